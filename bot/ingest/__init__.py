@@ -1,0 +1,1 @@
+"""Pure parsers: text in, plain dataclasses out. No database, no Discord."""

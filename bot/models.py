@@ -1,0 +1,215 @@
+"""The thread store's tables. Datetimes are timezone-aware UTC everywhere (`UTCDateTime`)."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import BigInteger, Column, DateTime, ForeignKey, Index, Integer, Text, TypeDecorator, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+# Comment and quote origins.
+ORIGIN_POST = "post"  # the post's own thread, loaded from its file or feed
+ORIGIN_DISCORD = "discord"  # collected from chat
+
+
+class UTCDateTime(TypeDecorator):
+    """Stores UTC; always hands back aware datetimes (SQLite forgets the zone otherwise)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value, dialect):
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to the store; use an aware UTC datetime")
+        value = value.astimezone(dt.timezone.utc)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value, dialect):
+        if value is None:
+            return None
+        return value.replace(tzinfo=dt.timezone.utc) if value.tzinfo is None else value.astimezone(dt.timezone.utc)
+
+
+def _when(nullable: bool = False, index: bool = False):
+    return Field(default=None, sa_column=Column(UTCDateTime(), nullable=nullable, index=index))
+
+
+def _snowflake(nullable: bool = True, index: bool = False, unique: bool = False):
+    return Field(default=None, sa_column=Column(BigInteger, nullable=nullable, index=index, unique=unique))
+
+
+def _post_fk():
+    return Field(sa_column=Column(Integer, ForeignKey("post.id", ondelete="CASCADE"), nullable=False, index=True))
+
+
+class Post(SQLModel, table=True):
+    """A dated article. `key` is its identity across edits; `content_hash` tells whether it changed."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    key: str = Field(sa_column=Column(Text, nullable=False, unique=True))
+    date: dt.date = Field(index=True)
+    title: str = Field(sa_column=Column(Text, nullable=False))
+    headline: str | None = Field(default=None, sa_column=Column(Text))
+    source: str | None = Field(default=None, sa_column=Column(Text))
+    author: str | None = Field(default=None, sa_column=Column(Text))
+    body: str = Field(sa_column=Column(Text, nullable=False))
+    truncated: bool = False
+    labels: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
+    link: str | None = Field(default=None, sa_column=Column(Text))
+    origin: str = Field(sa_column=Column(Text, nullable=False))  # file path or feed URL it came from
+    content_hash: str = Field(index=True, max_length=64)
+    loaded_at: dt.datetime = _when(index=True)
+    updated_at: dt.datetime = _when()
+
+
+class Comment(SQLModel, table=True):
+    """A comment in a post's thread: from the post itself, or collected from Discord."""
+
+    __table_args__ = (Index("ix_comment_post_position", "post_id", "origin", "position"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    post_id: int = _post_fk()
+    position: int = 0
+    author: str = Field(sa_column=Column(Text, nullable=False))
+    text: str = Field(sa_column=Column(Text, nullable=False))
+    posted_at: dt.datetime | None = _when(nullable=True)
+    origin: str = Field(default=ORIGIN_POST, max_length=16)
+    discord_message_id: int | None = _snowflake(unique=True)
+    discord_user_id: int | None = _snowflake(index=True)
+    discord_guild_id: int | None = _snowflake(index=True)
+    discord_channel_id: int | None = _snowflake()
+    created_at: dt.datetime = _when()
+
+
+class Treaty(SQLModel, table=True):
+    """A treaty: known by name from the catalog or a quote, or loaded with its full text."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(sa_column=Column(Text, nullable=False, unique=True))
+    title: str | None = Field(default=None, sa_column=Column(Text))
+    preamble: str | None = Field(default=None, sa_column=Column(Text))
+    provenance: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
+    has_text: bool = False  # True once the full text was loaded
+    created_at: dt.datetime = _when()
+
+
+class TreatyAlias(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    treaty_id: int = Field(sa_column=Column(Integer, ForeignKey("treaty.id", ondelete="CASCADE"), nullable=False, index=True))
+    alias: str = Field(sa_column=Column(Text, nullable=False, unique=True))
+
+
+class Article(SQLModel, table=True):
+    """An article of a loaded treaty text."""
+
+    __table_args__ = (UniqueConstraint("treaty_id", "number"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    treaty_id: int = Field(sa_column=Column(Integer, ForeignKey("treaty.id", ondelete="CASCADE"), nullable=False, index=True))
+    number: int
+    label: str = Field(max_length=16)
+    chapter: str | None = Field(default=None, sa_column=Column(Text))
+    text: str = Field(sa_column=Column(Text, nullable=False))
+
+
+class Quote(SQLModel, table=True):
+    """A post (or one of its comments) citing an article, with the words it quotes if any."""
+
+    __table_args__ = (Index("ix_quote_treaty_number", "treaty_id", "number"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    post_id: int = _post_fk()
+    comment_id: int | None = Field(
+        default=None, sa_column=Column(Integer, ForeignKey("comment.id", ondelete="CASCADE"), nullable=True, index=True)
+    )
+    treaty_id: int | None = Field(
+        default=None, sa_column=Column(Integer, ForeignKey("treaty.id", ondelete="SET NULL"), nullable=True)
+    )
+    number: int
+    text: str | None = Field(default=None, sa_column=Column(Text))
+    offset: int = 0
+
+
+class BotState(SQLModel, table=True):
+    """Small facts the bot remembers between runs, e.g. the hash of the last synced command tree."""
+
+    key: str = Field(primary_key=True, max_length=64)
+    value: str = Field(sa_column=Column(Text, nullable=False))
+
+
+class GuildConfig(SQLModel, table=True):
+    """Per-server choices. `collect_mode`: "auto" stores every thread message, "request" only /comment and the menu."""
+
+    guild_id: int = Field(sa_column=Column(BigInteger, primary_key=True, autoincrement=False))
+    collect_mode: str = Field(default="auto", max_length=16)
+
+
+class PostThread(SQLModel, table=True):
+    """The Discord thread where a server discusses a post: one per post per server."""
+
+    __table_args__ = (UniqueConstraint("post_id", "guild_id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    post_id: int = _post_fk()
+    guild_id: int = _snowflake(nullable=False)
+    channel_id: int = _snowflake(nullable=False)
+    thread_id: int = _snowflake(nullable=False, unique=True)
+    created_at: dt.datetime = _when()
+
+
+class DigestSubscription(SQLModel, table=True):
+    """A channel's daily digest: local time and IANA timezone."""
+
+    __table_args__ = (UniqueConstraint("guild_id", "channel_id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    guild_id: int = _snowflake(nullable=False, index=True)
+    channel_id: int = _snowflake(nullable=False)
+    time: str = Field(max_length=5)  # "HH:MM", local
+    timezone: str = Field(max_length=64)
+    quiet: bool = True  # empty days post nothing
+    created_at: dt.datetime = _when()
+
+
+class DigestRun(SQLModel, table=True):
+    """One digest of one channel for one local date. The unique row is the exactly-once claim."""
+
+    __table_args__ = (UniqueConstraint("channel_id", "local_date"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    guild_id: int = _snowflake(nullable=False, index=True)
+    channel_id: int = _snowflake(nullable=False)
+    local_date: dt.date
+    status: str = Field(max_length=16)  # claimed, sent, empty, failed, skipped
+    reason: str | None = Field(default=None, sa_column=Column(Text))
+    attempts: int = 0
+    post_count: int = 0
+    since: dt.datetime | None = _when(nullable=True)  # posts loaded after this were new
+    until: dt.datetime | None = _when(nullable=True)
+    claimed_at: dt.datetime = _when()
+    finished_at: dt.datetime | None = _when(nullable=True)
+
+
+class Feed(SQLModel, table=True):
+    """A watched RSS/Atom feed, polled with conditional requests."""
+
+    __table_args__ = (UniqueConstraint("guild_id", "url"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    guild_id: int | None = _snowflake(index=True)  # None: added from the CLI
+    url: str = Field(sa_column=Column(Text, nullable=False))
+    channel_id: int | None = _snowflake()
+    interval_minutes: int = 15
+    etag: str | None = Field(default=None, sa_column=Column(Text))
+    last_modified: str | None = Field(default=None, sa_column=Column(Text))
+    last_polled_at: dt.datetime | None = _when(nullable=True)
+    next_poll_at: dt.datetime | None = _when(nullable=True, index=True)
+    last_status: str | None = Field(default=None, sa_column=Column(Text))
+    last_error: str | None = Field(default=None, sa_column=Column(Text))
+    failures: int = 0
+    failing_since: dt.datetime | None = _when(nullable=True)
+    paused: bool = False
+    primed: bool = False  # first poll done: later entries are announced
+    created_at: dt.datetime = _when()

@@ -1,0 +1,48 @@
+"""Export: the store back to files in the post file layout (or JSON), one file per post."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import json
+from pathlib import Path
+
+from bot.db import Database
+from bot.ingest.posts import format_post
+from bot.store import PostView, as_parsed, iter_posts, slugify
+
+FORMATS = ("text", "json")
+
+
+def _json_default(value):
+    if isinstance(value, dt.date | dt.datetime):
+        return value.isoformat()
+    raise TypeError(f"cannot export {type(value).__name__}")
+
+
+def render_post(post: PostView, fmt: str) -> str:
+    if fmt == "json":
+        return json.dumps(dataclasses.asdict(post), default=_json_default, ensure_ascii=False, indent=2) + "\n"
+    return format_post(as_parsed(post))
+
+
+def export_posts(db: Database, *, out_dir: Path, fmt: str = "text") -> list[Path]:
+    """Write every post to `out_dir` as `<date>-<title slug>.txt|json`; returns the files written."""
+    if fmt not in FORMATS:
+        raise ValueError(f"unknown format {fmt!r}; use one of {', '.join(FORMATS)}")
+    db.upgrade()
+    out_dir.mkdir(parents=True, exist_ok=True)
+    suffix = ".json" if fmt == "json" else ".txt"
+    written: list[Path] = []
+    taken: set[str] = set()
+    with db.session() as session:
+        for post in iter_posts(session):
+            stem = f"{post.date.isoformat()}-{slugify(post.title)}"
+            name, n = stem, 2
+            while name in taken:
+                name, n = f"{stem}-{n}", n + 1
+            taken.add(name)
+            path = out_dir / f"{name}{suffix}"
+            path.write_text(render_post(post, fmt), encoding="utf-8")
+            written.append(path)
+    return written

@@ -1,0 +1,108 @@
+"""Settings from the environment and `.env`; real environment variables win.
+
+Frozen, validated once at start-up: a malformed value stops the program with one clear line
+(`SettingsError`) instead of failing later in the middle of a command.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from dotenv import dotenv_values
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
+
+ROOT = Path(__file__).resolve().parent.parent
+DATA_DIR = ROOT / "data"
+DEFAULT_DATABASE_URL = f"sqlite:///{DATA_DIR / 'postbot.db'}"
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+
+
+class SettingsError(ValueError):
+    """A setting has a value postbot cannot use; the message names it and says what to do."""
+
+
+def _parse_bool(name: str, raw: str) -> bool:
+    value = raw.strip().lower()
+    if value in ("1", "true", "yes", "on"):
+        return True
+    if value in ("0", "false", "no", "off"):
+        return False
+    raise SettingsError(f"{name}={raw!r} is not a boolean; use true or false")
+
+
+def _parse_int(name: str, raw: str) -> int | None:
+    if not raw.strip():
+        return None
+    try:
+        return int(raw)
+    except ValueError:
+        raise SettingsError(f"{name}={raw!r} is not a number") from None
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything postbot reads from its environment. Every field is documented in .env.example."""
+
+    discord_token: str | None = field(default=None, repr=False)
+    database_url: str = DEFAULT_DATABASE_URL
+    dev_guild_id: int | None = None
+    log_level: str = "INFO"
+    default_timezone: str = "UTC"
+    message_content_intent: bool = True
+    feed_poll_minutes: int = 15
+
+    def __post_init__(self) -> None:
+        try:
+            url = make_url(self.database_url)
+        except ArgumentError:
+            raise SettingsError(
+                f"DATABASE_URL={self.database_url!r} is not a database URL; "
+                "use e.g. sqlite:///data/postbot.db or postgresql+psycopg://user@host/db"
+            ) from None
+        if url.get_backend_name() not in ("sqlite", "postgresql"):
+            raise SettingsError(
+                f"DATABASE_URL uses {url.get_backend_name()!r}; postbot supports sqlite and postgresql"
+            )
+        if url.get_backend_name() == "postgresql" and url.drivername == "postgresql":
+            # Plain postgresql:// would pick psycopg2, which postbot does not install.
+            object.__setattr__(self, "database_url", url.set(drivername="postgresql+psycopg").render_as_string(hide_password=False))
+        try:
+            ZoneInfo(self.default_timezone)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise SettingsError(
+                f"DEFAULT_TIMEZONE={self.default_timezone!r} is not an IANA timezone (e.g. Europe/Berlin)"
+            ) from None
+        level = self.log_level.upper()
+        if level not in LOG_LEVELS:
+            raise SettingsError(f"LOG_LEVEL={self.log_level!r} must be one of {', '.join(LOG_LEVELS)}")
+        object.__setattr__(self, "log_level", level)
+        if self.feed_poll_minutes < 1:
+            raise SettingsError("FEED_POLL_MINUTES must be at least 1")
+
+    @property
+    def log_level_number(self) -> int:
+        return logging.getLevelName(self.log_level)
+
+    @classmethod
+    def from_env(cls, env_file: str | os.PathLike | None = ".env") -> Settings:
+        """Read `.env` (if present) under the real environment, which wins."""
+        values = {k: v for k, v in (dotenv_values(env_file) if env_file else {}).items() if v is not None}
+        values.update(os.environ)
+        kwargs: dict[str, object] = {}
+        for f in fields(cls):
+            raw = values.get(f.name.upper())
+            if raw is None or raw == "":
+                continue
+            if f.name in ("dev_guild_id", "feed_poll_minutes"):
+                kwargs[f.name] = _parse_int(f.name.upper(), raw)
+            elif f.name == "message_content_intent":
+                kwargs[f.name] = _parse_bool(f.name.upper(), raw)
+            else:
+                kwargs[f.name] = raw
+        return cls(**kwargs)
+

@@ -1,0 +1,1 @@
+"""Thin discord.py extensions over bot's services, one per feature; every module here is loaded."""

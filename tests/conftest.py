@@ -1,0 +1,86 @@
+"""Shared fixtures: databases (SQLite always, PostgreSQL when TEST_DATABASE_URL is set) and the bot."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from pathlib import Path
+
+import pytest
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+
+from bot import Settings, create_bot
+from bot.db import Database
+
+ROOT = Path(__file__).resolve().parents[1]
+DATA = ROOT / "data"
+SAMPLE = DATA / "2024-06-23-what-putins-meeting-with-kim-jong-un-really-means.txt"
+CORPUS = ROOT.parent / "shared" / "corpus"
+FIXTURES = Path(__file__).resolve().parent / "fixtures"
+
+
+def corpus(*parts: str) -> Path:
+    """A file of ../shared/corpus, or skip: the corpus sits beside the repository, not in it."""
+    path = CORPUS.joinpath(*parts)
+    if not path.exists():
+        pytest.skip(f"corpus file {path} not present")
+    return path
+
+
+def postgres_admin_url() -> str | None:
+    url = os.environ.get("TEST_DATABASE_URL")
+    if not url:
+        return None
+    parsed = make_url(url)
+    if parsed.drivername == "postgresql":
+        parsed = parsed.set(drivername="postgresql+psycopg")
+    return parsed.render_as_string(hide_password=False)
+
+
+@pytest.fixture
+def postgres_url():
+    """A fresh, empty PostgreSQL database for one test, dropped afterwards."""
+    admin = postgres_admin_url()
+    if admin is None:
+        pytest.skip("TEST_DATABASE_URL not set")
+    name = f"postbot_test_{uuid.uuid4().hex[:12]}"
+    engine = create_engine(admin, isolation_level="AUTOCOMMIT")
+    with engine.connect() as connection:
+        connection.execute(text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield make_url(admin).set(database=name).render_as_string(hide_password=False)
+    finally:
+        with engine.connect() as connection:
+            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        engine.dispose()
+
+
+@pytest.fixture
+def sqlite_url(tmp_path) -> str:
+    return f"sqlite:///{tmp_path / 'postbot.db'}"
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_url(request) -> str:
+    """Each store test runs on SQLite and, when TEST_DATABASE_URL is set, on PostgreSQL."""
+    return request.getfixturevalue(f"{request.param.replace('postgresql', 'postgres')}_url")
+
+
+@pytest.fixture
+def db(database_url):
+    database = Database(database_url)
+    database.upgrade()
+    yield database
+    database.dispose()
+
+
+@pytest.fixture
+def settings(sqlite_url) -> Settings:
+    return Settings(database_url=sqlite_url)
+
+
+@pytest.fixture
+def simcord_bot(settings):
+    """simcord's plugin builds `simcord_env` from this bot."""
+    return create_bot(settings)
