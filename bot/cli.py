@@ -18,7 +18,7 @@ db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 
 console = Console()
-errors = Console(stderr=True)
+errors = Console(stderr=True, soft_wrap=True)
 
 
 def fail(message: str, code: int = 1) -> typer.Exit:
@@ -42,6 +42,52 @@ def open_database(settings: Settings | None = None) -> Database:
     except Exception as exc:  # unreachable server, bad credentials, ...
         raise fail(f"cannot open the database {database.engine.url!r}: {exc.__class__.__name__}: {exc}") from None
     return database
+
+
+@app.command()
+def run() -> None:
+    """Start the bot with DISCORD_TOKEN from the environment or .env."""
+    import asyncio  # noqa: PLC0415
+
+    import discord  # noqa: PLC0415
+
+    from bot.client import create_bot  # noqa: PLC0415
+
+    settings = load_settings()
+    if not settings.discord_token:
+        raise fail("DISCORD_TOKEN is not set: put the bot's token in .env (see .env.example), or try `postbot demo`.")
+    discord.utils.setup_logging(level=settings.log_level_number)
+    bot = create_bot(settings)
+
+    async def start() -> None:
+        async with bot:
+            await bot.start(settings.discord_token)
+
+    try:
+        asyncio.run(start())
+    except discord.LoginFailure:
+        raise fail("Discord rejected DISCORD_TOKEN: copy a fresh token from the developer portal (Bot -> Reset Token).") from None
+    except discord.PrivilegedIntentsRequired:
+        raise fail(
+            "the Message Content intent is not enabled for this bot: switch it on in the developer portal "
+            "(Bot -> Privileged Gateway Intents) or set MESSAGE_CONTENT_INTENT=false."
+        ) from None
+    except KeyboardInterrupt:
+        console.print("stopped")
+
+
+@app.command()
+def demo() -> None:
+    """Show the real bot answering slash commands in a simulated Discord server (no token needed)."""
+    import asyncio  # noqa: PLC0415
+
+    try:
+        from bot.demo import run_demo  # noqa: PLC0415
+    except ImportError as exc:
+        raise fail(f"the demo needs the demo extra: pip install -e '.[demo]' ({exc})") from None
+    shown = asyncio.run(run_demo(lambda line: console.print(line, highlight=False, markup=False)))
+    if not shown:
+        raise fail("no demo command is available")
 
 
 @db_app.command("upgrade")
