@@ -16,6 +16,10 @@ from bot.settings import Settings, SettingsError
 app = typer.Typer(help="postbot: a Discord bot for discussing posts, and its thread store.", no_args_is_help=True)
 db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
+treaty_app = typer.Typer(help="Treaty texts: load a full text, list what is known.", no_args_is_help=True)
+app.add_typer(treaty_app, name="treaty")
+feed_app = typer.Typer(help="Watched RSS/Atom feeds: add, list, remove, poll now.", no_args_is_help=True)
+app.add_typer(feed_app, name="feed")
 
 console = Console()
 errors = Console(stderr=True, soft_wrap=True)
@@ -143,6 +147,55 @@ def posts(
 
 
 @app.command()
+def digest(
+    date: Annotated[str | None, typer.Option("--date", help="Local date YYYY-MM-DD (default: today).")] = None,
+    timezone: Annotated[str | None, typer.Option("--timezone", help="IANA timezone (default: DEFAULT_TIMEZONE).")] = None,
+) -> None:
+    """Print the digest of the posts loaded on a local date, as the bot would summarise them."""
+    import datetime as dt  # noqa: PLC0415
+    from zoneinfo import ZoneInfo  # noqa: PLC0415
+
+    import discord.utils  # noqa: PLC0415
+
+    from bot.errors import UserFacingError  # noqa: PLC0415
+    from bot.render import digest_text  # noqa: PLC0415
+    from bot.services.digest import digest_for_date, parse_timezone  # noqa: PLC0415
+
+    settings = load_settings()
+    try:
+        zone = parse_timezone(timezone or settings.default_timezone)
+    except UserFacingError as exc:
+        raise fail(str(exc).replace("`", "")) from None
+    try:
+        day = dt.date.fromisoformat(date) if date else discord.utils.utcnow().astimezone(ZoneInfo(zone)).date()
+    except ValueError:
+        raise fail(f"--date {date!r} is not a date; use YYYY-MM-DD") from None
+    result = digest_for_date(open_database(settings), day=day, timezone=zone)
+    console.print(digest_text(result), highlight=False, markup=False)
+
+
+@app.command()
+def search(
+    query: Annotated[str, typer.Argument(help="Words to find; quotes and operators are just words.")],
+    limit: Annotated[int, typer.Option(min=1, max=200, help="How many matches to show.")] = 20,
+) -> None:
+    """Full-text search over posts, comments and treaty articles, best matches first."""
+    from bot.errors import UserFacingError  # noqa: PLC0415
+    from bot.services.search import search as search_store  # noqa: PLC0415
+
+    try:
+        hits = search_store(open_database(), query=query, limit=limit)
+    except UserFacingError as exc:
+        raise fail(str(exc)) from None
+    if not hits:
+        console.print("No matches.")
+        return
+    for number, hit in enumerate(hits, 1):
+        console.print(f"{number}. {hit.belongs_to()}", highlight=False, markup=False)
+        console.print(f"   {hit.snippet_text}", highlight=False, markup=False, soft_wrap=True)
+
+
+@app.command()
 def export(
     out: Annotated[Path, typer.Option("--out", help="Directory to write into.")] = Path("export"),
     format: Annotated[str, typer.Option("--format", help="text (the post file layout) or json.")] = "text",
@@ -155,3 +208,173 @@ def export(
     written = export_posts(open_database(), out_dir=out, fmt=format)
     console.print(f"{len(written)} posts written to {out}", highlight=False)
 
+
+@treaty_app.command("load")
+def treaty_load(
+    file: Annotated[Path, typer.Argument(help="A full treaty text: title, optional preamble, 'Article N' headings.")],
+    name: Annotated[str, typer.Option("--name", help="The treaty's name; a known treaty of that name gets the text.")],
+    alias: Annotated[list[str] | None, typer.Option("--alias", help="Another name users may type (repeatable).")] = None,
+) -> None:
+    """Load (or re-load) a treaty's full text; quotes in posts then resolve to it."""
+    from bot.errors import UserFacingError  # noqa: PLC0415
+    from bot.services.articles import load_treaty  # noqa: PLC0415
+
+    if not file.is_file():
+        raise fail(f"{file}: no such file")
+    database = open_database()
+    try:
+        result = load_treaty(database, path_or_text=file, name=name, aliases=alias or [])
+    except UserFacingError as exc:
+        raise fail(f"{file}: {exc}") from None
+    merged = f" (--name {result.requested_name!r} matched this known treaty; kept as an alias)" if result.requested_name else ""
+    replaced = f", replacing {result.replaced}" if result.replaced else ""
+    console.print(f"{result.name}{merged}: {len(result.articles)} articles loaded{replaced}", highlight=False)
+    console.print(f"  title: {result.title}", highlight=False)
+    console.print(f"  articles: {', '.join(result.articles)}", highlight=False)
+    if result.aliases:
+        console.print(f"  aliases: {', '.join(result.aliases)}", highlight=False)
+    console.print(f"  {result.quotes} quotes in posts re-resolved", highlight=False)
+
+
+@treaty_app.command("list")
+def treaty_list() -> None:
+    """The treaties known (text loaded or quoted in posts) and their articles."""
+    from bot.services.articles import list_articles, number_ranges  # noqa: PLC0415
+
+    treaties = list_articles(open_database())
+    if not treaties:
+        console.print("No treaty articles are known yet: load posts that quote them, or a treaty text with `postbot treaty load`.")
+        return
+    table = Table(title=f"{len(treaties)} treaties")
+    for column in ("treaty", "text", "articles", "cited (posts)"):
+        table.add_column(column, overflow="fold")
+    for t in treaties:
+        cited = ", ".join(f"{a.number} ({a.post_count})" for a in t.articles if a.post_count)
+        table.add_row(t.name, "loaded" if t.has_text else "quotes only", number_ranges(t.numbers), cited)
+    console.print(table)
+
+
+@feed_app.command("add")
+def feed_add(
+    url: Annotated[str, typer.Argument(help="The feed's http(s) address.")],
+    interval: Annotated[int | None, typer.Option("--interval", min=1, help="Minutes between checks (default FEED_POLL_MINUTES).")] = None,
+) -> None:
+    """Watch a feed from the command line (no Discord channel); `postbot feed poll` or the bot loads it."""
+    import discord.utils  # noqa: PLC0415
+
+    from bot.errors import UserFacingError  # noqa: PLC0415
+    from bot.services.feeds import add_feed  # noqa: PLC0415
+
+    settings = load_settings()
+    try:
+        feed, created = add_feed(
+            open_database(settings), url=url, guild_id=None, channel_id=None,
+            interval_minutes=interval or settings.feed_poll_minutes, now=discord.utils.utcnow(),
+        )
+    except UserFacingError as exc:
+        raise fail(str(exc)) from None
+    verb = "watching" if created else "updated"
+    console.print(f"{verb} feed {feed.id}: {feed.url} (every {feed.interval_minutes} minutes)", highlight=False, soft_wrap=True)
+
+
+@feed_app.command("list")
+def feed_list() -> None:
+    """Every watched feed (from any server or the CLI) and how it is doing."""
+    from bot.services.feeds import list_feeds  # noqa: PLC0415
+
+    feeds = list_feeds(open_database())
+    if not feeds:
+        console.print("No feeds are watched; add one with `postbot feed add URL`.")
+        return
+    table = Table(title=f"{len(feeds)} feeds")
+    for column in ("id", "url", "server", "every", "last check", "status"):
+        table.add_column(column, overflow="fold")
+    for f in feeds:
+        state = "paused: " if f.paused else ""
+        status = state + (f"{f.last_status}: {f.last_error}" if f.last_error else f.last_status or "not polled yet")
+        last = f.last_polled_at.strftime("%Y-%m-%d %H:%M UTC") if f.last_polled_at else "never"
+        table.add_row(str(f.id), f.url, str(f.guild_id or "cli"), f"{f.interval_minutes} min", last, status)
+    console.print(table)
+
+
+@feed_app.command("remove")
+def feed_remove(feed: Annotated[str, typer.Argument(help="The feed's id or URL.")]) -> None:
+    """Stop watching a feed; its posts stay in the store."""
+    from bot.errors import UserFacingError  # noqa: PLC0415
+    from bot.services.feeds import remove_feed  # noqa: PLC0415
+
+    try:
+        removed = remove_feed(open_database(), guild_id=None, ref=feed)
+    except UserFacingError as exc:
+        raise fail(str(exc)) from None
+    console.print(f"stopped watching feed {removed.id}: {removed.url}", highlight=False, soft_wrap=True)
+
+
+@feed_app.command("poll")
+def feed_poll(
+    feeds: Annotated[list[str] | None, typer.Argument(help="Feed ids or URLs (default: every feed that is due).")] = None,
+    all_feeds: Annotated[bool, typer.Option("--all", help="Poll every feed that is not paused, due or not.")] = False,
+) -> None:
+    """Poll feeds now and load their new entries (announcing them is the bot's job)."""
+    import asyncio  # noqa: PLC0415
+
+    import discord.utils  # noqa: PLC0415
+
+    from bot.errors import UserFacingError  # noqa: PLC0415
+    from bot.services.feeds import due_feeds, get_feed, list_feeds, new_http_session, poll_feeds  # noqa: PLC0415
+
+    database = open_database()
+    now = discord.utils.utcnow()
+    try:
+        if feeds:
+            chosen = [get_feed(database, guild_id=None, ref=ref) for ref in feeds]
+        elif all_feeds:
+            chosen = [f for f in list_feeds(database) if not f.paused]
+        else:
+            chosen = due_feeds(database, now=now)
+    except UserFacingError as exc:
+        raise fail(str(exc)) from None
+    if not chosen:
+        console.print("No feed is due (use --all to poll them anyway).")
+        return
+
+    async def poll():
+        async with new_http_session() as http:
+            return await poll_feeds(database, http, chosen, now=now)
+
+    results = asyncio.run(poll())
+    for result in results:
+        if result.feed is None:
+            continue
+        f = result.feed
+        line = f"feed {f.id} {f.url}: " + (f.last_status if result.ok else f"failed: {f.last_error}")
+        console.print(line + (" (paused after a day of failures)" if f.paused else ""), highlight=False, soft_wrap=True)
+    if not all(r.ok for r in results):
+        raise typer.Exit(1)
+
+
+@app.command()
+def article(
+    number: Annotated[int, typer.Argument(help="The article's number (3 also finds Article III).")],
+    treaty: Annotated[str | None, typer.Option("--treaty", help="The treaty (name or alias); default: the most recently discussed.")] = None,
+) -> None:
+    """Quote a treaty article: its text, the treaty, and the posts that cite it."""
+    from rich.panel import Panel  # noqa: PLC0415
+
+    from bot.errors import UserFacingError  # noqa: PLC0415
+    from bot.services.articles import quote_article  # noqa: PLC0415
+
+    try:
+        answer = quote_article(open_database(), number=number, treaty=treaty)
+    except UserFacingError as exc:
+        raise fail(str(exc)) from None
+    if answer.source == "quote" and answer.quoted_in:
+        subtitle = f"as quoted in {answer.quoted_in.label()}"
+    else:
+        subtitle = answer.chapter
+    text = answer.text or "No post quotes its wording yet; the posts below cite it."
+    console.print(Panel(text, title=answer.heading, subtitle=subtitle, expand=False), highlight=False, markup=False)
+    for post in answer.posts:
+        console.print(f"  cited in: {post.label()}  [dim](post {post.id})[/dim]", highlight=False)
+    if answer.also_in:
+        console.print(f"  also in: {'; '.join(answer.also_in)} (pick one with --treaty)", highlight=False)

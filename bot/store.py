@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import hashlib
 import json
@@ -123,32 +124,58 @@ def _comment_rows(post_id: int, comments: list[ParsedComment], now: dt.datetime)
     ]
 
 
+# Built once: constructing and cache-keying a statement per post cost more than running it.
+_INSERT_POST = insert(Post.__table__).returning(Post.__table__.c.id)
+_INSERT_COMMENT = insert(Comment.__table__)
+
+
 def upsert_post(session: Session, *, parsed: ParsedPost, origin: str, now: dt.datetime) -> tuple[str, int]:
     """Insert a new post, update an edited one in place, or leave an identical one alone.
 
     Returns (status, post id). An update replaces the post's own comments and keeps the ones
     collected from Discord.
     """
-    digest = content_hash(parsed)
     key = post_key(parsed)
-    row = session.execute(select(Post.id, Post.content_hash).where(Post.key == key)).first()
+    # Core statements on the session's connection: same transaction, without the ORM's
+    # per-statement overhead, which dominated `postbot load` (bench/README.md).
+    connection = session.connection()
+    row = connection.execute(select(Post.id, Post.content_hash).where(Post.key == key)).first()
+    if row is not None:
+        parsed = _without_discord_comments(session, parsed, post_id=row.id)
+    digest = content_hash(parsed)
     if row is None:
-        same = session.execute(select(Post.id).where(Post.content_hash == digest).limit(1)).scalar()
+        same = connection.execute(select(Post.id).where(Post.content_hash == digest).limit(1)).scalar()
         if same is not None:
             return UNCHANGED, same
         values = _post_values(parsed, origin=origin, digest=digest, now=now)
-        post_id = session.execute(insert(Post).values(key=key, loaded_at=now, **values).returning(Post.id)).scalar_one()
+        post_id = connection.execute(_INSERT_POST, {"key": key, "loaded_at": now, **values}).scalar_one()
         status = LOADED
     elif row.content_hash == digest:
         return UNCHANGED, row.id
     else:
         post_id = row.id
-        session.execute(update(Post).where(Post.id == post_id).values(**_post_values(parsed, origin=origin, digest=digest, now=now)))
-        session.execute(delete(Comment).where(Comment.post_id == post_id, Comment.origin == ORIGIN_POST))
+        connection.execute(update(Post).where(Post.id == post_id).values(**_post_values(parsed, origin=origin, digest=digest, now=now)))
+        connection.execute(delete(Comment).where(Comment.post_id == post_id, Comment.origin == ORIGIN_POST))
         status = UPDATED
     if parsed.comments:
-        session.execute(insert(Comment), _comment_rows(post_id, parsed.comments, now))
+        connection.execute(_INSERT_COMMENT, _comment_rows(post_id, parsed.comments, now))
     return status, post_id
+
+
+def _without_discord_comments(session: Session, parsed: ParsedPost, *, post_id: int) -> ParsedPost:
+    """Drop comments that are exports of the post's Discord comments, so re-loading an export doubles nothing."""
+    collected = {
+        tuple(row)
+        for row in session.execute(
+            select(Comment.author, Comment.text, Comment.posted_at).where(
+                Comment.post_id == post_id, Comment.origin == ORIGIN_DISCORD
+            )
+        )
+    }
+    if not collected:
+        return parsed
+    own = [c for c in parsed.comments if (c.author, c.text, c.posted_at) not in collected]
+    return dataclasses.replace(parsed, comments=own) if len(own) != len(parsed.comments) else parsed
 
 
 def _comment_view(c: Comment) -> CommentView:
@@ -207,18 +234,50 @@ def count_posts(session: Session) -> int:
 
 
 def list_posts(session: Session, *, limit: int = 10, offset: int = 0) -> list[PostSummary]:
-    """Newest first (by date, then by load order), with comment counts."""
-    counts = (
-        select(Comment.post_id, func.count().label("n")).group_by(Comment.post_id).subquery()
-    )
+    """Newest first (by date, then by load order), with comment counts.
+
+    The count is a correlated subquery, so it is computed for the page's posts only (grouping
+    every comment of a large store for each page of /post list took seconds).
+    """
+    count = select(func.count()).where(Comment.post_id == Post.id).correlate(Post).scalar_subquery()
     rows = session.execute(
-        select(Post.id, Post.date, Post.title, Post.source, Post.loaded_at, func.coalesce(counts.c.n, 0))
-        .outerjoin(counts, counts.c.post_id == Post.id)
+        select(Post.id, Post.date, Post.title, Post.source, Post.loaded_at, count)
         .order_by(Post.date.desc(), Post.id.desc())
         .limit(limit)
         .offset(offset)
     ).all()
     return [PostSummary(id=r[0], date=r[1], title=r[2], source=r[3], loaded_at=r[4], comment_count=r[5]) for r in rows]
+
+
+@dataclass(frozen=True)
+class PostTitle:
+    """Just enough of a post to offer it in a picker (autocomplete, select)."""
+
+    id: int
+    date: dt.date
+    title: str
+
+    def label(self, limit: int = 100) -> str:
+        """A `Title (2024-06-23)` label within `limit` chars: the title is cut, the date always shows."""
+        suffix = f" ({self.date.isoformat()})"
+        title = " ".join(self.title.split())
+        if len(title) + len(suffix) > limit:
+            title = title[: limit - len(suffix) - 1].rstrip() + "…"
+        return title + suffix
+
+
+def search_post_titles(session: Session, *, current: str = "", limit: int = 25) -> list[PostTitle]:
+    """Posts whose title contains `current` (any case), newest first; the newest posts for "".
+
+    Shared by every `post` option's autocomplete and the "which post?" select.
+    """
+    query = select(Post.id, Post.date, Post.title)
+    words = current.split()
+    for word in words:
+        escaped = word.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        query = query.where(Post.title.ilike(f"%{escaped}%", escape="\\"))
+    rows = session.execute(query.order_by(Post.date.desc(), Post.id.desc()).limit(limit)).all()
+    return [PostTitle(id=r[0], date=r[1], title=r[2]) for r in rows]
 
 
 def iter_posts(session: Session, *, batch: int = 500):

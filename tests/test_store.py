@@ -142,3 +142,20 @@ def test_json_export_carries_comments(db, tmp_path):
 def test_settings_reject_bad_database_urls(bad):
     with pytest.raises(SettingsError, match="DATABASE_URL"):
         Settings(database_url=bad)
+
+
+def test_reloading_an_export_keeps_discord_comments_single(db, tmp_path):
+    load_sources(db, [str(SAMPLE)])
+    with db.session() as session:
+        post_id = session.scalar(select(Post.id))
+        loaded_at = post_loaded(session, post_id)
+        session.add(Comment(post_id=post_id, author="alice", text="Said in Discord", origin="discord",
+                            discord_message_id=7, position=0, posted_at=loaded_at, created_at=loaded_at))
+    export_posts(db, out_dir=tmp_path / "out", fmt="text")
+
+    report = load_sources(db, [str(tmp_path / "out")])
+
+    assert report.summary() == "0 loaded, 0 updated, 1 unchanged, 0 failed"
+    with db.session() as session:
+        post = get_post(session, post_id=post_id)
+    assert [(c.author, c.origin) for c in post.comments] == [("Anonymous", "post")] * 3 + [("alice", "discord")]

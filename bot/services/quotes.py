@@ -57,16 +57,25 @@ def extract_quotes(session: Session, *, post_ids: list[int]) -> int:
     treaties = treaty_names(session)
     treaty_ids: dict[str, int] = {}
     rows: list[dict] = []
-    session.execute(delete(Quote).where(Quote.post_id.in_(post_ids)))
-    bodies = dict(session.execute(select(Post.id, Post.body).where(Post.id.in_(post_ids))).all())
-    comments = session.execute(
+    connection = session.connection()  # core statements: the ORM layer cost more than the work
+    connection.execute(delete(Quote).where(Quote.post_id.in_(post_ids)))
+    bodies = dict(connection.execute(select(Post.id, Post.body).where(Post.id.in_(post_ids))).all())
+    comments = connection.execute(
         select(Comment.id, Comment.post_id, Comment.text).where(Comment.post_id.in_(post_ids))
     ).all()
     texts: list[tuple[int, int | None, str]] = [(pid, None, body) for pid, body in bodies.items()]
     texts += [(c.post_id, c.id, c.text) for c in comments]
-    mains = {pid: main_treaty(body, treaties) for pid, body in bodies.items()}
+    mains: dict[int, TreatyName | None] = {}
     for post_id, comment_id, text in texts:
-        for ref in resolve_references(text, treaties, main_treaty=mains[post_id]):
+        refs = resolve_references(text, treaties)
+        if any(ref.treaty is None for ref in refs):
+            # The post's main treaty is only a fallback, and finding it scans the whole body:
+            # work it out for the few texts whose references need it.
+            if post_id not in mains:
+                mains[post_id] = main_treaty(bodies[post_id], treaties)
+            if mains[post_id] is not None:
+                refs = resolve_references(text, treaties, main_treaty=mains[post_id])
+        for ref in refs:
             treaty_id = None
             if ref.treaty is not None:
                 if ref.treaty.name not in treaty_ids:
@@ -76,5 +85,5 @@ def extract_quotes(session: Session, *, post_ids: list[int]) -> int:
                 {"post_id": post_id, "comment_id": comment_id, "treaty_id": treaty_id, "number": ref.number, "text": ref.quote, "offset": ref.start}
             )
     if rows:
-        session.execute(insert(Quote), rows)
+        connection.execute(insert(Quote), rows)
     return len(rows)

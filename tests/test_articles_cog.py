@@ -1,0 +1,235 @@
+"""/article and /articles end to end in simcord's simulated Discord."""
+
+from __future__ import annotations
+
+import logging
+
+import pytest
+
+from bot.errors import UserFacingError
+from bot.render import (
+    CHOICE_NAME_LIMIT,
+    EMBED_DESCRIPTION_LIMIT,
+    EMBED_FIELD_LIMIT,
+    EMBED_FIELDS_MAX,
+    EMBED_FOOTER_LIMIT,
+    EMBED_TITLE_LIMIT,
+    EMBED_TOTAL_LIMIT,
+    EMBEDS_PER_MESSAGE,
+)
+from bot.services.articles import load_treaty
+from bot.services.load import load_sources
+
+from .conftest import SAMPLE, corpus
+
+ARTICLE_4 = (
+    "if one of the Parties is subjected to an armed attack by any State or several States and thus finds itself "
+    "in a state of war, the other Party will immediately provide military and other assistance with all the means "
+    "at its disposal."
+)
+ARTICLE_3 = (
+    "In the event of an immediate threat of an act of armed aggression against one of the Parties, the Parties, at "
+    "the request of one of the Parties, shall immediately use bilateral channels for consultations in order to "
+    "coordinate their positions and agree on possible practical measures to assist each other to help eliminate "
+    "the emerging threat."
+)
+RUSSIA_DPRK = "Russia–DPRK Treaty on Comprehensive Strategic Partnership"
+SAMPLE_TITLE = "What Putin’s meeting with Kim Jong-un really means"
+
+
+@pytest.fixture
+async def world(simcord_env):
+    """The sample post loaded into the bot's own database; a server with one member."""
+    db = simcord_env.bot.database
+    report = await db.run(load_sources, db, [str(SAMPLE)])
+    assert report.summary().startswith("1 loaded")
+    guild = simcord_env.create_guild()
+    return simcord_env, guild.create_text_channel("general"), guild.add_member(simcord_env.create_user("alice"))
+
+
+async def load_text(env, path_or_text, name: str, aliases=()):
+    return await env.bot.database.run(load_treaty, env.bot.database, path_or_text=path_or_text, name=name, aliases=list(aliases))
+
+
+def fields(embed) -> dict[str, str]:
+    return {f.name: f.value for f in embed.fields}
+
+
+def assert_within_limits(embeds) -> None:
+    assert 1 <= len(embeds) <= EMBEDS_PER_MESSAGE
+    assert sum(len(e) for e in embeds) <= EMBED_TOTAL_LIMIT
+    for e in embeds:
+        assert len(e.title or "") <= EMBED_TITLE_LIMIT and len(e.description or "") <= EMBED_DESCRIPTION_LIMIT
+        assert len(e.fields) <= EMBED_FIELDS_MAX and all(len(f.value) <= EMBED_FIELD_LIMIT for f in e.fields)
+        assert len(e.footer.text or "") <= EMBED_FOOTER_LIMIT
+
+
+def only_user_errors(env) -> None:
+    """simcord sees every error the tree handles; user errors are expected, nothing else is."""
+    assert env.errors, "the command answered through UserFacingError"
+    assert all(isinstance(getattr(e, "original", e), UserFacingError) for e in env.errors)
+
+
+def words(text: str) -> str:
+    return " ".join(text.split())
+
+
+async def test_article_4_quotes_the_sample_post(world):
+    env, channel, alice = world
+    result = await alice.slash(channel, "article", number=4)
+    assert not result.ephemeral
+    [embed] = result.response.embeds
+    assert ARTICLE_4 in embed.description
+    assert embed.title == f"Article 4 — {RUSSIA_DPRK}"
+    assert embed.footer.text.startswith(f"As quoted in {SAMPLE_TITLE} (2024-06-23)")
+    assert fields(embed)["Treaty"] == RUSSIA_DPRK
+    assert "really means (2024-06-23)" in fields(embed)["Cited in 1 post"]
+    assert "Also in" not in fields(embed)
+
+
+async def test_article_3_quotes_the_sample_post(world):
+    env, channel, alice = world
+    result = await alice.slash(channel, "article", number=3, treaty="Russia-DPRK treaty")
+    [embed] = result.response.embeds
+    assert embed.description == ARTICLE_3
+    assert embed.footer.text.startswith(f"As quoted in {SAMPLE_TITLE}") and fields(embed)["Treaty"] == RUSSIA_DPRK
+
+
+async def test_articles_lists_the_known_treaties(world):
+    env, channel, alice = world
+    result = await alice.slash(channel, "articles")
+    [embed] = result.response.embeds
+    assert RUSSIA_DPRK in embed.description and "Articles: 3, 4" in embed.description
+    assert "Cited: 3 (1 post), 4 (1 post)" in embed.description
+
+    result = await alice.slash(channel, "articles", treaty="Russia-DPRK treaty")
+    [embed] = result.response.embeds
+    assert embed.title == f"Articles of {RUSSIA_DPRK}"
+    assert "**Article 4** · cited in 1 post\nif one of the Parties" in embed.description
+
+
+async def test_unknown_article_or_treaty_is_ephemeral_and_not_logged(world, caplog):
+    env, channel, alice = world
+    with caplog.at_level(logging.WARNING):
+        result = await alice.slash(channel, "article", number=9, treaty="Russia-DPRK treaty")
+        assert result.ephemeral
+        assert result.response.content == f"Article 9 of {RUSSIA_DPRK} is not known. Known articles of {RUSSIA_DPRK}: 3, 4."
+
+        result = await alice.slash(channel, "article", number=9)
+        assert result.ephemeral and "Article 9 is not known" in result.response.content and "articles 3, 4" in result.response.content
+
+        result = await alice.slash(channel, "article", number=4, treaty="Treaty of Nowhere")
+        assert result.ephemeral and "No treaty called 'Treaty of Nowhere' is known" in result.response.content
+        assert RUSSIA_DPRK in result.response.content
+
+        result = await alice.slash(channel, "articles", treaty="Treaty of Nowhere")
+        assert result.ephemeral and "Known treaties: Russia–DPRK" in result.response.content
+    only_user_errors(env)
+    assert [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR or r.name == "bot.client"] == []  # no bug logged
+
+
+async def test_nothing_known_yet(simcord_env):
+    guild = simcord_env.create_guild()
+    channel = guild.create_text_channel("general")
+    alice = guild.add_member(simcord_env.create_user("alice"))
+    for options in ({}, {"number": 4}):
+        result = await alice.slash(channel, "articles" if not options else "article", **options)
+        assert result.ephemeral and "No treaty articles are known yet" in result.response.content
+    only_user_errors(simcord_env)
+
+
+async def test_ambiguous_number_shows_the_discussed_treaty_and_names_the_others(world):
+    env, channel, alice = world
+    await load_text(env, corpus("treaties", "treaty_north_atlantic_1949.txt"), "North Atlantic Treaty", ["NATO"])
+
+    result = await alice.slash(channel, "article", number=4)
+    [embed] = result.response.embeds
+    assert ARTICLE_4 in embed.description and fields(embed)["Treaty"] == RUSSIA_DPRK
+    assert fields(embed)["Also in"] == "North Atlantic Treaty. Pick one with the treaty option."
+
+    result = await alice.slash(channel, "article", number=4, treaty="NATO")
+    [embed] = result.response.embeds
+    assert embed.title == "Article 4 — North Atlantic Treaty"
+    assert embed.description.startswith("The Parties will consult together")
+    assert embed.footer.text is None and "Cited in 1 post" not in fields(embed)
+
+
+async def test_npt_article_iii_is_whole_and_within_limits(world):
+    env, channel, alice = world
+    await load_text(env, corpus("treaties", "treaty_npt_1968.txt"), "NPT")
+    result = await alice.slash(channel, "article", number=3, treaty="NPT")
+    embeds = result.response.embeds
+    assert_within_limits(embeds)
+    assert embeds[0].title.startswith("Article III — Treaty on the Non-Proliferation of Nuclear Weapons")
+    text = words(" ".join(e.description for e in embeds))
+    assert text.startswith("1. Each non-nuclear-weapon State Party to the Treaty undertakes to accept safeguards")
+    assert text.endswith("not later than eighteen months after the date of initiation of negotiations.")
+    assert "4. Non-nuclear-weapon States Party to the Treaty shall conclude agreements" in text
+
+
+async def test_a_very_long_article_is_paginated_without_losing_text(world):
+    env, channel, alice = world
+    paragraphs = [f"{i}. " + " ".join(f"clause{i}-{j}" for j in range(120)) + "." for i in range(1, 16)]
+    body = "\n\n".join(paragraphs)
+    await load_text(env, f"Treaty of Length\n\nArticle 1\n\n{body}\n\nArticle 2\n\nShort.\n", "Treaty of Length")
+
+    result = await alice.slash(channel, "article", number=1, treaty="Treaty of Length")
+    seen = list(result.response.embeds)
+    assert_within_limits(seen)
+    assert result.response.components, "more than one message of embeds: paginated with buttons"
+    message = result.response
+    while True:
+        buttons = {c["label"]: c for row in message.components for c in row["components"]}
+        if buttons["Next"].get("disabled"):
+            break
+        clicked = await alice.click(message, label="Next")
+        message = clicked.response
+        assert_within_limits(message.embeds)
+        seen += message.embeds
+    assert words(" ".join(e.description for e in seen)) == words(body)
+    assert fields(seen[-1])["Treaty"] == "Treaty of Length"
+
+
+async def test_autocomplete_treaty_and_number(world):
+    env, channel, alice = world
+    await load_text(env, corpus("treaties", "treaty_npt_1968.txt"), "NPT")
+
+    choices = await alice.autocomplete(channel, "article", "treaty", "dprk")
+    assert choices[0]["value"] == RUSSIA_DPRK
+    choices = await alice.autocomplete(channel, "article", "treaty", "")
+    assert {c["value"] for c in choices} == {RUSSIA_DPRK, "Treaty on the Non-Proliferation of Nuclear Weapons"}
+    choices = await alice.autocomplete(channel, "articles", "treaty", "non-prol")
+    assert choices[0]["value"] == "Treaty on the Non-Proliferation of Nuclear Weapons"
+
+    choices = await alice.autocomplete(channel, "article", "number", "", treaty="Russia-DPRK treaty")
+    assert [c["value"] for c in choices] == [3, 4]
+    assert choices[1]["name"].startswith("Article 4: if one of the Parties is subjected")
+    choices = await alice.autocomplete(channel, "article", "number", "", treaty="NPT")
+    assert [c["value"] for c in choices] == list(range(1, 12)) and choices[2]["name"].startswith("Article III: ")
+    choices = await alice.autocomplete(channel, "article", "number", "1", treaty="NPT")
+    assert [c["value"] for c in choices] == [1, 10, 11]
+    choices = await alice.autocomplete(channel, "article", "number", "")
+    assert [c["value"] for c in choices] == list(range(1, 12))
+    for c in choices:
+        assert len(c["name"]) <= CHOICE_NAME_LIMIT
+    assert env.errors == []
+
+
+async def test_quoted_mentions_never_ping(world, tmp_path):
+    env, channel, alice = world
+    post = tmp_path / "ping.txt"
+    post.write_text(
+        "July 2, 2024\n\nA loud post\n\n"
+        'Article 7 of the North Atlantic Treaty states that "@everyone and @here and <@123456789012345678> must read this."\n\n'
+        "No comments:\n",
+        encoding="utf-8",
+    )
+    db = env.bot.database
+    await db.run(load_sources, db, [str(post)])
+    before = len(env.http_requests)
+    result = await alice.slash(channel, "article", number=7)
+    [embed] = result.response.embeds
+    assert "@everyone and @here and <@123456789012345678> must read this." in embed.description
+    assert not result.response.message.mention_everyone and result.response.message.mentions == []
+    sent = [r.json for r in env.http_requests[before:] if r.method == "POST" and "/callback" in r.path]
+    assert sent and all(body["data"]["allowed_mentions"] == {"parse": []} for body in sent)

@@ -1,0 +1,512 @@
+"""Watched feeds against a local aiohttp server: conditional requests, new and changed entries,
+every kind of broken feed, back-off and pausing, and the /feed commands and polling loop."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import email.utils
+import functools
+import hashlib
+import threading
+from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+
+import aiohttp
+import discord
+import pytest
+import simcord
+from aiohttp import web
+from aiohttp.test_utils import TestServer
+from sqlalchemy import select
+from typer.testing import CliRunner
+
+from bot import create_bot
+from bot.cli import app
+from bot.errors import UserFacingError
+from bot.models import Post
+from bot.services import feeds as service
+from bot.store import count_posts
+
+from .conftest import corpus
+
+NOW = dt.datetime(2026, 3, 1, 12, 0, tzinfo=dt.timezone.utc)
+GUILD = 1111
+CHANNEL = 2222
+EXTRA_ENTRY_TITLE = "Trump State of the Union address promised unity but emphasized discord"
+
+
+def feed_versions() -> tuple[bytes, bytes, str]:
+    """(initial, changed, changed title): the changed copy adds the first entry and edits the third."""
+    text = corpus("feeds", "rss2_guardian_us_2018.xml").read_text(encoding="utf-8")
+    head, *items = text.split("<item>")
+    initial = head + "<item>" + "<item>".join(items[1:])
+    start = items[2].index("<title>") + len("<title>")
+    end = items[2].index("</title>")
+    new_title = items[2][start:end] + " (updated)"
+    items[2] = items[2][:start] + new_title + items[2][end:]
+    changed = head + "<item>" + "<item>".join(items)
+    return initial.encode(), changed.encode(), new_title
+
+
+class FeedServer:
+    """Serves a feed that tests can change, plus every kind of failure; counts conditional hits."""
+
+    def __init__(self, body: bytes) -> None:
+        self.body = body
+        self.modified = email.utils.format_datetime(NOW, usegmt=True)
+        self.hits: dict[str, int] = {}
+        self.conditional = 0  # requests that carried If-None-Match or If-Modified-Since
+        self.not_modified = 0  # of those, answered 304
+        self.server: TestServer | None = None
+
+    def set_body(self, body: bytes, modified: dt.datetime) -> None:
+        self.body, self.modified = body, email.utils.format_datetime(modified, usegmt=True)
+
+    def url(self, path: str) -> str:
+        return str(self.server.make_url(path))
+
+    @property
+    def etag(self) -> str:
+        return '"' + hashlib.sha1(self.body).hexdigest()[:16] + '"'
+
+    @web.middleware
+    async def count(self, request: web.Request, handler):
+        self.hits[request.path] = self.hits.get(request.path, 0) + 1
+        return await handler(request)
+
+    def _conditional(self, request: web.Request, *, etag: bool) -> web.Response:
+        if "If-None-Match" in request.headers or "If-Modified-Since" in request.headers:
+            self.conditional += 1
+            if (etag and request.headers.get("If-None-Match") == self.etag) or (
+                not etag and request.headers.get("If-Modified-Since") == self.modified
+            ):
+                self.not_modified += 1
+                return web.Response(status=304)
+        headers = {"Last-Modified": self.modified}
+        if etag:
+            headers["ETag"] = self.etag
+        return web.Response(body=self.body, content_type="application/rss+xml", headers=headers)
+
+    async def feed(self, request: web.Request) -> web.Response:
+        return self._conditional(request, etag=True)
+
+    async def feed_last_modified_only(self, request: web.Request) -> web.Response:
+        return self._conditional(request, etag=False)
+
+    async def html(self, request: web.Request) -> web.Response:
+        return web.Response(text="<!DOCTYPE html><html><body><h1>Our news</h1></body></html>", content_type="text/html")
+
+    async def garbage(self, request: web.Request) -> web.Response:
+        return web.Response(body=bytes(range(256)) * 64, content_type="application/octet-stream")
+
+    async def slow(self, request: web.Request) -> web.Response:
+        await asyncio.sleep(5)
+        return web.Response(body=self.body, content_type="application/rss+xml")
+
+    async def huge(self, request: web.Request) -> web.StreamResponse:
+        """50 MB, chunked: the client has to count."""
+        response = web.StreamResponse(headers={"Content-Type": "application/rss+xml"})
+        response.enable_chunked_encoding()
+        await response.prepare(request)
+        chunk = b"<rss>" + b"x" * (1024 * 1024 - 5)
+        try:
+            for _ in range(50):
+                await response.write(chunk)
+        except (ConnectionResetError, aiohttp.ClientConnectionResetError):
+            pass
+        return response
+
+    async def huge_declared(self, request: web.Request) -> web.StreamResponse:
+        """Says 50 MB up front: refused before reading."""
+        response = web.StreamResponse(headers={"Content-Type": "application/rss+xml"})
+        response.content_length = 50 * 1024 * 1024
+        await response.prepare(request)
+        try:
+            await response.write(b"<rss>")
+        except (ConnectionResetError, aiohttp.ClientConnectionResetError):
+            pass
+        return response
+
+    def app(self) -> web.Application:
+        app = web.Application(middlewares=[self.count])
+        app.router.add_get("/feed.xml", self.feed)
+        app.router.add_get("/lm.xml", self.feed_last_modified_only)
+        app.router.add_get("/page.html", self.html)
+        app.router.add_get("/garbage", self.garbage)
+        app.router.add_get("/slow", self.slow)
+        app.router.add_get("/huge", self.huge)
+        app.router.add_get("/huge-declared", self.huge_declared)
+        return app  # anything else is aiohttp's 404
+
+
+@pytest.fixture
+async def feed_server():
+    initial, _changed, _title = feed_versions()
+    server = FeedServer(initial)
+    server.server = TestServer(server.app(), host="127.0.0.1", port=0)
+    await server.server.start_server()
+    yield server
+    await server.server.close()
+
+
+@pytest.fixture
+async def http():
+    async with service.new_http_session() as session:
+        yield session
+
+
+def add(db, url, *, guild_id=GUILD, channel_id=CHANNEL, interval=15, now=NOW):
+    feed, _created = service.add_feed(db, url=url, guild_id=guild_id, channel_id=channel_id, interval_minutes=interval, now=now)
+    return feed
+
+
+async def poll(db, http, feed_id, *, now, **kw):
+    [feed] = [f for f in service.list_feeds(db) if f.id == feed_id]
+    return await service.poll_feed(db, http, feed, now=now, **kw)
+
+
+def post_titles(db) -> set[str]:
+    with db.session() as session:
+        return set(session.execute(select(Post.title)).scalars())
+
+
+# --- service ------------------------------------------------------------------------------
+
+
+async def test_first_poll_primes_then_conditional_requests_and_only_new_entries_announce(db, http, feed_server):
+    _initial, changed, new_title = feed_versions()
+    feed = add(db, feed_server.url("/feed.xml"))
+    assert [f.id for f in service.due_feeds(db, now=NOW)] == [feed.id]
+
+    first = await poll(db, http, feed.id, now=NOW)
+    assert first.ok and first.new_posts == []  # the backlog is loaded, not announced
+    assert first.feed.primed and first.feed.last_status == "ok: 54 new, 0 updated, 0 unchanged"
+    assert first.feed.next_poll_at == NOW + dt.timedelta(minutes=15)
+    assert service.due_feeds(db, now=NOW + dt.timedelta(minutes=14)) == []
+    with db.session() as session:
+        assert count_posts(session) == 54
+    assert feed_server.conditional == 0
+
+    later = NOW + dt.timedelta(minutes=15)
+    again = await poll(db, http, feed.id, now=later)
+    assert again.ok and again.new_posts == [] and again.feed.last_status == service.STATUS_NOT_MODIFIED
+    assert (feed_server.conditional, feed_server.not_modified) == (1, 1)
+
+    feed_server.set_body(changed, NOW + dt.timedelta(minutes=20))
+    result = await poll(db, http, feed.id, now=later + dt.timedelta(minutes=15))
+    assert result.feed.last_status == "ok: 1 new, 1 updated, 53 unchanged"
+    [card] = result.new_posts
+    assert card.title == EXTRA_ENTRY_TITLE and card.source == "The Guardian" and card.date == dt.date(2018, 1, 31)
+    assert card.link.startswith("https://www.theguardian.com/") and card.summary
+    assert (feed_server.conditional, feed_server.not_modified) == (2, 1)  # sent, but the content changed
+    titles = post_titles(db)
+    assert new_title in titles and new_title.removesuffix(" (updated)") not in titles  # edited in place
+    with db.session() as session:
+        assert count_posts(session) == 55
+
+    quiet = await poll(db, http, feed.id, now=later + dt.timedelta(minutes=30))
+    assert quiet.new_posts == [] and feed_server.not_modified == 2
+
+
+async def test_if_modified_since_without_etag(db, http, feed_server):
+    feed = add(db, feed_server.url("/lm.xml"))
+    await poll(db, http, feed.id, now=NOW)
+    result = await poll(db, http, feed.id, now=NOW + dt.timedelta(minutes=15))
+    assert result.feed.last_status == service.STATUS_NOT_MODIFIED
+    assert (feed_server.conditional, feed_server.not_modified) == (1, 1)
+
+
+async def test_the_same_entries_in_two_feeds_are_stored_once(db, http, feed_server):
+    one = add(db, feed_server.url("/feed.xml"))
+    two = add(db, feed_server.url("/lm.xml"), guild_id=GUILD + 1)
+    await poll(db, http, one.id, now=NOW)
+    result = await poll(db, http, two.id, now=NOW)
+    assert result.feed.last_status == "ok: 0 new, 0 updated, 54 unchanged"
+    with db.session() as session:
+        assert count_posts(session) == 54
+
+
+@pytest.mark.parametrize(
+    ("path", "reason"),
+    [
+        ("/missing.xml", "HTTP 404 Not Found"),
+        ("/page.html", "not a feed: the server sent an HTML page, not RSS/Atom XML"),
+        ("/garbage", "not a feed: no RSS/Atom document in the response"),
+        ("/slow", "timed out after 1 s"),
+        ("/huge", "the response is larger than 10 MB; stopped reading"),
+        ("/huge-declared", "the response is larger than 10 MB"),
+    ],
+)
+async def test_a_broken_feed_gets_a_clear_reason_and_backs_off(db, http, feed_server, path, reason):
+    feed = add(db, feed_server.url(path))
+    result = await poll(db, http, feed.id, now=NOW, timeout=1)
+    assert not result.ok and not result.paused_now and result.new_posts == []
+    assert result.feed.last_error == reason and result.feed.last_status == service.STATUS_FAILED
+    assert result.feed.failures == 1 and result.feed.failing_since == NOW and not result.feed.primed
+    assert result.feed.next_poll_at == NOW + dt.timedelta(minutes=30)
+    assert feed_server.hits[path] == 1
+
+
+async def test_a_refused_connection_is_a_failure_too(db, http):
+    feed = add(db, "http://127.0.0.1:9/feed.xml")
+    result = await poll(db, http, feed.id, now=NOW, timeout=2)
+    assert not result.ok and result.feed.last_error.startswith("could not fetch: ClientConnectorError")
+
+
+async def test_one_broken_feed_never_stops_another(db, http, feed_server):
+    broken = [add(db, feed_server.url(p)) for p in ("/garbage", "/slow", "/missing")]
+    good = add(db, feed_server.url("/feed.xml"))
+    results = await service.poll_feeds(db, http, service.due_feeds(db, now=NOW), now=NOW, timeout=0.5)
+    assert [r.ok for r in results] == [False, False, False, True]
+    assert [r.feed.id for r in results] == [f.id for f in (*broken, good)]
+    with db.session() as session:
+        assert count_posts(session) == 54
+
+
+async def test_an_unexpected_error_is_recorded_on_that_feed(db, http, feed_server, monkeypatch):
+    feed = add(db, feed_server.url("/feed.xml"))
+
+    def explode(*args, **kwargs):
+        raise RuntimeError("disk on fire")
+
+    monkeypatch.setattr(service, "store_posts", explode)
+    result = await poll(db, http, feed.id, now=NOW)
+    assert not result.ok and result.feed.last_error == "internal error: RuntimeError"
+
+
+def test_backoff_is_exponential_capped_and_a_day_of_failures_pauses(db):
+    feed = add(db, "https://example.org/feed.xml")
+    assert [service.backoff(15, n) for n in (1, 2, 3, 5, 10)] == [
+        dt.timedelta(minutes=m) for m in (30, 60, 120, 360, 360)
+    ]
+    assert service.backoff(1440, 3) == dt.timedelta(days=1)  # never more often than the interval
+    now = NOW
+    while True:
+        result = service.record_failure(db, feed_id=feed.id, reason="HTTP 500 Internal Server Error", now=now)
+        if result.paused_now:
+            break
+        assert not result.feed.paused
+        now = result.feed.next_poll_at
+    assert now - NOW >= service.PAUSE_AFTER and result.feed.paused and result.feed.next_poll_at is None
+    assert service.due_feeds(db, now=now + dt.timedelta(days=30)) == []
+    resumed, created = service.add_feed(
+        db, url=feed.url, guild_id=GUILD, channel_id=None, interval_minutes=60, now=now
+    )
+    assert not created and not resumed.paused and resumed.failures == 0 and resumed.interval_minutes == 60
+    assert [f.id for f in service.due_feeds(db, now=now)] == [feed.id]
+
+
+def test_feed_crud(db):
+    a = add(db, " https://example.org/a.xml ")
+    assert a.url == "https://example.org/a.xml"
+    add(db, "https://example.org/b.xml")
+    add(db, "https://example.org/a.xml", guild_id=None)  # the CLI's own
+    assert [f.url for f in service.list_feeds(db, guild_id=GUILD)] == ["https://example.org/a.xml", "https://example.org/b.xml"]
+    assert len(service.list_feeds(db)) == 3
+    _again, created = service.add_feed(db, url=a.url, guild_id=GUILD, channel_id=None, interval_minutes=30, now=NOW)
+    assert not created and len(service.list_feeds(db, guild_id=GUILD)) == 2
+    assert service.get_feed(db, guild_id=GUILD, ref=str(a.id)).channel_id is None
+    assert service.remove_feed(db, guild_id=GUILD, ref="https://example.org/b.xml").url.endswith("b.xml")
+    with pytest.raises(UserFacingError, match="No watched feed"):
+        service.remove_feed(db, guild_id=GUILD + 1, ref=str(a.id))  # another server's feed
+    for bad in ("ftp://example.org/x", "example.org/feed", "https://", "javascript:alert(1)"):
+        with pytest.raises(UserFacingError, match="not a feed address"):
+            add(db, bad)
+    for n in range(service.MAX_FEEDS_PER_GUILD - 1):
+        add(db, f"https://example.org/{n}.xml")
+    with pytest.raises(UserFacingError, match="already watches 25 feeds"):
+        add(db, "https://example.org/one-too-many.xml")
+
+
+# --- Discord ------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def simcord_bot(settings, monkeypatch):
+    """The real bot with only the feed cog: other cogs' background work stays out of these tests."""
+    monkeypatch.setattr("bot.client.cog_extensions", lambda: ["cogs.feeds"])
+    return create_bot(settings)
+
+
+@pytest.fixture
+async def live_cog(simcord_env):
+    """The feed cog as the bot runs it; simcord does not close the bot, so its HTTP session is closed here."""
+    feeds = simcord_env.bot.get_cog("Feeds")
+    feeds.fetch_timeout = 0.5
+    yield feeds
+    if feeds.http is not None:
+        await feeds.http.close()
+
+
+@pytest.fixture
+def cog(live_cog):
+    """The feed cog with its loop stopped, so tests drive polling one tick at a time."""
+    live_cog.poll_loop.cancel()
+    return live_cog
+
+
+def guild_with_admin(env):
+    guild = env.create_guild()
+    channel = guild.create_text_channel("news")
+    admins = guild.create_role("admins", permissions=discord.Permissions(manage_guild=True))
+    admin = guild.add_member(env.create_user("ada"), roles=[admins])
+    member = guild.add_member(env.create_user("bob"))
+    return guild, channel, admin, member
+
+
+def announcements(env, channel) -> list:
+    return [
+        r for r in env.http_requests if r.method == "POST" and r.path == f"/channels/{channel.id}/messages"
+    ]
+
+
+async def test_feed_commands(simcord_env, cog, feed_server):
+    guild, channel, admin, member = guild_with_admin(simcord_env)
+    url = feed_server.url("/feed.xml")
+
+    denied = await member.slash(channel, "feed add", url=url)
+    assert denied.ephemeral and "Manage Server" in denied.response.content
+    simcord.assert_error(simcord_env, discord.app_commands.MissingPermissions)
+
+    added = await admin.slash(channel, "feed add", url=url, channel=channel, interval_minutes=30)
+    assert added.ephemeral
+    text = added.followups[0].content if added.followups else added.response.content
+    assert "Now watching" in text and "every 30 minutes" in text and "ok: 54 new" in text
+    assert announcements(simcord_env, channel) == []  # the backlog is not announced
+
+    broken = await admin.slash(channel, "feed add", url=feed_server.url("/page.html"))
+    text = broken.followups[0].content if broken.followups else broken.response.content
+    assert "first check failed: not a feed: the server sent an HTML page" in text
+
+    listed = await member.slash(channel, "feed list")
+    description = listed.response.embeds[0].description
+    assert url in description and feed_server.url("/page.html") in description and channel.mention in description
+
+    status = await member.slash(channel, "feed status")
+    first, second = status.response.embeds
+    assert "ok: 54 new" in first.description
+    assert "failing" in second.description
+    [reason] = [f.value for f in second.fields if f.name == "Reason"]
+    assert reason == "not a feed: the server sent an HTML page, not RSS/Atom XML"
+
+    choices = await member.autocomplete(channel, "feed status", "feed", "page")
+    assert [c["name"] for c in choices] == [f"#2 {feed_server.url('/page.html')}"]
+
+    one = await member.slash(channel, "feed status", feed="2")
+    assert len(one.response.embeds) == 1
+
+    denied = await member.slash(channel, "feed remove", feed="2")
+    assert "Manage Server" in denied.response.content
+    simcord.assert_error(simcord_env, discord.app_commands.MissingPermissions)
+    removed = await admin.slash(channel, "feed remove", feed="2")
+    assert removed.ephemeral and "Stopped watching" in removed.response.content
+    missing = await admin.slash(channel, "feed remove", feed="2")
+    assert missing.ephemeral and "No watched feed" in missing.response.content
+    simcord.assert_error(simcord_env, UserFacingError, contains="No watched feed")
+
+    bad = await admin.slash(channel, "feed add", url="not a url")
+    text = bad.followups[0].content if bad.followups else bad.response.content
+    assert bad.ephemeral and "not a feed address" in text
+    simcord.assert_error(simcord_env, UserFacingError, contains="not a feed address")
+
+
+async def test_polling_announces_each_new_entry_once_without_mentions(simcord_env, cog, feed_server):
+    guild, channel, admin, _member = guild_with_admin(simcord_env)
+    await admin.slash(channel, "feed add", url=feed_server.url("/feed.xml"), channel=channel)
+    other = await admin.slash(channel, "feed add", url=feed_server.url("/garbage"))
+    assert other.response is not None
+
+    assert await cog.poll_due() == []  # nothing due yet
+    _initial, changed, _title = feed_versions()
+    feed_server.set_body(changed, NOW)
+    await simcord_env.advance_time(15 * 60 + 1)
+    results = await cog.poll_due()
+    assert len(results) == 1  # the garbage feed backs off to 30 minutes
+    await simcord_env.settle()
+
+    [sent] = announcements(simcord_env, channel)
+    assert sent.json["allowed_mentions"] == {"parse": []}
+    [embed] = sent.json["embeds"]
+    assert embed["title"] == EXTRA_ENTRY_TITLE
+    assert {f["name"] for f in embed["fields"]} == {"Date", "Source", "Link"}
+    assert channel.last_message.embeds[0].title == EXTRA_ENTRY_TITLE
+
+    await simcord_env.advance_time(15 * 60 + 1)
+    results = await cog.poll_due()
+    assert [r.feed.last_status for r in results] == [service.STATUS_FAILED, service.STATUS_NOT_MODIFIED]
+    await simcord_env.settle()
+    assert len(announcements(simcord_env, channel)) == 1
+
+
+async def test_a_feed_failing_for_a_day_is_paused_and_its_server_told(simcord_env, cog, feed_server):
+    guild, channel, admin, _member = guild_with_admin(simcord_env)
+    await admin.slash(channel, "feed add", url=feed_server.url("/missing.xml"), channel=channel)
+    for _ in range(12):
+        await simcord_env.advance_time(6 * 3600 + 1)
+        await cog.poll_due()
+    await simcord_env.settle()
+    [told] = announcements(simcord_env, channel)
+    assert "I paused the feed" in told.json["content"] and "HTTP 404" in told.json["content"]
+    assert told.json["allowed_mentions"] == {"parse": []}
+    status = await admin.slash(channel, "feed status")
+    assert "paused" in status.response.embeds[0].description
+
+
+async def test_the_polling_loop_fires_by_itself(simcord_env, live_cog, feed_server):
+    guild, channel, admin, _member = guild_with_admin(simcord_env)
+    db = simcord_env.bot.database
+    feed = await db.run(add, db, feed_server.url("/feed.xml"), guild_id=guild.id, channel_id=channel.id, now=discord.utils.utcnow())
+    await simcord_env.advance_time(61)
+    [polled] = await db.run(service.list_feeds, db, guild_id=guild.id)
+    assert polled.id == feed.id and polled.primed and polled.last_polled_at is not None
+    assert feed_server.hits["/feed.xml"] == 1
+
+
+# --- CLI ----------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def file_server():
+    """The corpus feeds over plain HTTP from a thread (the CLI runs its own event loop)."""
+    handler = functools.partial(QuietHandler, directory=str(corpus("feeds")))
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}"
+    server.shutdown()
+    server.server_close()
+
+
+class QuietHandler(SimpleHTTPRequestHandler):
+    def log_message(self, format, *args):  # noqa: A002
+        pass
+
+
+def test_cli_feed_add_list_poll_remove(file_server, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path / 'cli.db'}")
+    runner = CliRunner()
+    url = f"{file_server}/blogger_atom_google_testing_blog_2017.xml"
+
+    added = runner.invoke(app, ["feed", "add", url, "--interval", "60"])
+    assert added.exit_code == 0, added.output
+    assert f"watching feed 1: {url} (every 60 minutes)" in added.output
+    assert runner.invoke(app, ["feed", "add", f"{file_server}/missing.xml"]).exit_code == 0
+    assert "not a feed address" in runner.invoke(app, ["feed", "add", "nope"]).output
+
+    polled = runner.invoke(app, ["feed", "poll"])
+    assert polled.exit_code == 1  # one feed failed
+    assert f"feed 1 {url}: ok: 25 new, 0 updated, 0 unchanged" in polled.output
+    assert "feed 2" in polled.output and "failed: HTTP 404 File not found" in polled.output
+    assert "No feed is due" in runner.invoke(app, ["feed", "poll"]).output
+
+    again = runner.invoke(app, ["feed", "poll", "1"])  # Last-Modified -> 304
+    assert again.exit_code == 0 and "not modified" in again.output
+
+    listed = runner.invoke(app, ["feed", "list"])
+    assert "2 feeds" in listed.output and "HTTP" in listed.output and "failed" in listed.output
+
+    removed = runner.invoke(app, ["feed", "remove", url])
+    assert removed.exit_code == 0 and "stopped watching feed 1" in removed.output
+    assert runner.invoke(app, ["feed", "remove", url]).exit_code == 1
+    assert "25 posts" in runner.invoke(app, ["posts"]).output

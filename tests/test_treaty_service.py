@@ -1,0 +1,265 @@
+"""Treaty texts and article answers (bot.services.articles) on SQLite and PostgreSQL, and their CLI twins."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import func, select
+from typer.testing import CliRunner
+
+from bot.cli import app
+from bot.errors import UserFacingError
+from bot.models import Article, Treaty, TreatyAlias
+from bot.render import CHOICE_NAME_LIMIT
+from bot.services.articles import (
+    article_choices,
+    list_articles,
+    load_treaty,
+    number_ranges,
+    quote_article,
+    treaty_choices,
+)
+from bot.services.load import load_source
+
+from .conftest import SAMPLE, corpus
+
+RUSSIA_DPRK = "Russia–DPRK Treaty on Comprehensive Strategic Partnership"
+NATO = "North Atlantic Treaty"
+NPT = "Treaty on the Non-Proliferation of Nuclear Weapons"
+ARTICLE_4 = (
+    "if one of the Parties is subjected to an armed attack by any State or several States and thus finds itself "
+    "in a state of war, the other Party will immediately provide military and other assistance with all the means "
+    "at its disposal."
+)
+SAMPLE_TITLE = "What Putin’s meeting with Kim Jong-un really means"
+
+
+def load_post(db, tmp_path, *, date: str, title: str, body: str) -> int:
+    path = tmp_path / f"{title[:20]}.txt"
+    path.write_text(f"{date}\n\n{title}\n\n{body}\n\nNo comments:\n", encoding="utf-8")
+    result = load_source(db, str(path))
+    assert not result.failed, result.error
+    return result.post_ids[0]
+
+
+def count(db, model) -> int:
+    with db.session() as session:
+        return session.execute(select(func.count()).select_from(model)).scalar_one()
+
+
+def test_sample_post_quotes_articles_4_and_3(db):
+    load_source(db, str(SAMPLE))
+    answer = quote_article(db, number=4, treaty=None)
+    assert answer.text == ARTICLE_4
+    assert answer.treaty == RUSSIA_DPRK and answer.source == "quote"
+    assert answer.quoted_in.title == SAMPLE_TITLE and answer.quoted_in.date.isoformat() == "2024-06-23"
+    assert [p.title for p in answer.posts] == [SAMPLE_TITLE]
+    assert answer.also_in == []
+
+    answer = quote_article(db, number=3, treaty="Russia-DPRK strategic partnership treaty")
+    assert answer.text.startswith("In the event of an immediate threat of an act of armed aggression")
+    assert answer.treaty == RUSSIA_DPRK
+
+
+def test_unknown_article_and_treaty_name_what_is_known(db):
+    load_source(db, str(SAMPLE))
+    with pytest.raises(UserFacingError, match=f"Article 9 of {RUSSIA_DPRK} is not known. Known articles of {RUSSIA_DPRK}: 3, 4"):
+        quote_article(db, number=9, treaty="Russia-DPRK treaty")
+    with pytest.raises(UserFacingError, match="Article 9 is not known.*Russia–DPRK .*articles 3, 4"):
+        quote_article(db, number=9, treaty=None)
+    with pytest.raises(UserFacingError, match="No treaty called 'Treaty of Nowhere' is known.*Known treaties: Russia–DPRK"):
+        quote_article(db, number=4, treaty="Treaty of Nowhere")
+    with pytest.raises(UserFacingError, match="No article of North Atlantic Treaty is known yet"):
+        quote_article(db, number=5, treaty="NATO")  # in the catalog, but nothing of it is stored
+
+
+def test_empty_store(db):
+    assert list_articles(db) == []
+    assert treaty_choices(db, current="") == [] and article_choices(db, current="") == []
+    with pytest.raises(UserFacingError, match="No treaty articles are known yet"):
+        quote_article(db, number=4)
+
+
+def test_load_the_corpus_treaties(db):
+    nato = load_treaty(db, path_or_text=corpus("treaties", "treaty_north_atlantic_1949.txt"), name="North Atlantic Treaty", aliases=["NATO"])
+    assert nato.name == NATO and nato.title == "NORTH ATLANTIC TREATY" and nato.created
+    assert nato.articles == [str(n) for n in range(1, 15)]
+    assert "NATO" in nato.aliases and "Washington Treaty" in nato.aliases  # catalog aliases come along
+
+    npt = load_treaty(db, path_or_text=corpus("treaties", "treaty_npt_1968.txt"), name="NPT", aliases=[])
+    assert npt.name == NPT and npt.requested_name == "NPT"  # matched the catalog's treaty, no twin
+    assert npt.articles == ["I", "II", "III", "IV", "V", "VI", "VII", "VIII", "IX", "X", "XI"]
+
+    # The Russia–DPRK file is a summary plus news quotes: not loadable as a full text, and says why.
+    with pytest.raises(UserFacingError, match="no 'Article N' headings"):
+        load_treaty(db, path_or_text=corpus("treaties", "treaty_russia_dprk_2024.txt"), name="Russia–DPRK treaty", aliases=[])
+
+    assert count(db, Treaty) == 2 and count(db, Article) == 25
+    with db.session() as session:
+        provenance = session.execute(select(Treaty.provenance).where(Treaty.name == NPT)).scalar_one()
+    assert provenance.startswith("https://github.com/statengeneraal/laws-markdown/")
+
+    answer = quote_article(db, number=3, treaty="npt")
+    source = corpus("treaties", "treaty_npt_1968.txt").read_text(encoding="utf-8")
+    assert answer.label == "III" and answer.source == "text" and answer.quoted_in is None
+    assert answer.text.startswith("1. Each non-nuclear-weapon State Party") and "commence not later than the date of such deposit" in answer.text
+    assert len(answer.text) > 2500 and answer.text.count("\n\n") == 3  # its four numbered paragraphs
+    assert "Statute of the International Atomic Energy Agency" in source and "](../" not in answer.text
+
+    listed = {t.name: t for t in list_articles(db)}
+    assert listed[NATO].numbers == list(range(1, 15)) and listed[NPT].has_text
+
+
+def test_reload_replaces_articles_and_keeps_one_treaty(db, tmp_path):
+    load_treaty(db, path_or_text=corpus("treaties", "treaty_north_atlantic_1949.txt"), name="North Atlantic Treaty", aliases=["NATO"])
+    short = "North Atlantic Treaty\n\nArticle 1\n\nFirst, revised.\n\nArticle 2\n\nSecond, revised.\n"
+    result = load_treaty(db, path_or_text=short, name="NATO", aliases=["NATO", "Atlantic pact 1949"])
+    assert result.name == NATO and not result.created and result.replaced == 14
+    assert result.articles == ["1", "2"] and "Atlantic pact 1949" in result.aliases
+    assert count(db, Treaty) == 1 and count(db, Article) == 2
+    with db.session() as session:
+        aliases = list(session.execute(select(TreatyAlias.alias)).scalars())
+    assert len(aliases) == len(set(aliases))
+    assert quote_article(db, number=2, treaty="Atlantic pact 1949").text == "Second, revised."
+    with pytest.raises(UserFacingError, match=f"Known articles of {NATO}: 1, 2"):
+        quote_article(db, number=5, treaty="NATO")
+
+
+def test_a_failed_load_changes_nothing(db):
+    load_treaty(db, path_or_text=corpus("treaties", "treaty_north_atlantic_1949.txt"), name="North Atlantic Treaty", aliases=[])
+    before = (count(db, Treaty), count(db, TreatyAlias), count(db, Article))
+    with pytest.raises(UserFacingError, match="'NATO' already names North Atlantic Treaty"):
+        load_treaty(db, path_or_text=corpus("treaties", "treaty_npt_1968.txt"), name="Some nuclear treaty", aliases=["NATO"])
+    with pytest.raises(UserFacingError, match="no 'Article N' headings"):
+        load_treaty(db, path_or_text="Just a title\n\nSome words.\n", name="Words", aliases=[])
+    assert (count(db, Treaty), count(db, TreatyAlias), count(db, Article)) == before
+
+
+def test_loaded_text_merges_with_the_quoted_treaty(db):
+    """A text loaded for the treaty the sample post quotes answers /article 4 with its own words."""
+    load_source(db, str(SAMPLE))
+    text = (
+        "Treaty on Comprehensive Strategic Partnership between the Russian Federation and the DPRK\n\n"
+        "Article 3\n\nThird article, full text.\n\nArticle 4\n\nFourth article, full text.\n"
+    )
+    result = load_treaty(db, path_or_text=text, name="Russia-DPRK strategic partnership treaty", aliases=["RF-DPRK treaty"])
+    assert result.name == RUSSIA_DPRK and not result.created and result.quotes == 2
+    assert count(db, Treaty) == 1
+    answer = quote_article(db, number=4)
+    assert answer.source == "text" and answer.text == "Fourth article, full text."
+    assert [p.title for p in answer.posts] == [SAMPLE_TITLE]  # the post still cites it
+
+
+def test_ambiguous_number_prefers_the_most_recently_discussed(db, tmp_path):
+    load_source(db, str(SAMPLE))
+    load_treaty(db, path_or_text=corpus("treaties", "treaty_north_atlantic_1949.txt"), name="North Atlantic Treaty", aliases=["NATO"])
+    answer = quote_article(db, number=4)
+    assert answer.treaty == RUSSIA_DPRK and answer.also_in == [NATO]
+    assert quote_article(db, number=4, treaty="NATO").text.startswith("The Parties will consult together")
+    assert quote_article(db, number=5).also_in == []  # only NATO has an Article 5
+
+    load_post(db, tmp_path, date="July 1, 2024", title="Consultations", body='Article 4 of the North Atlantic Treaty says "The Parties will consult together."')
+    answer = quote_article(db, number=4)
+    assert answer.treaty == NATO and answer.source == "text" and answer.also_in == [RUSSIA_DPRK]
+    assert [p.title for p in answer.posts] == ["Consultations"]
+
+
+def test_citing_posts_are_newest_first_and_deduplicated(db, tmp_path):
+    load_source(db, str(SAMPLE))
+    body = "Article 4 of the Russia-DPRK treaty matters. Article 4 of the Russia-DPRK treaty, again, without a quote."
+    load_post(db, tmp_path, date="June 25, 2024", title="Later post", body=body)
+    load_post(db, tmp_path, date="June 1, 2024", title="Earlier post", body=body)
+    answer = quote_article(db, number=4)
+    assert [p.title for p in answer.posts] == ["Later post", SAMPLE_TITLE, "Earlier post"]
+    assert answer.quoted_in.title == SAMPLE_TITLE  # the only post that quotes the words
+    entry = next(a for a in list_articles(db)[0].articles if a.number == 4)
+    assert entry.post_count == 3 and ARTICLE_4.startswith(entry.preview) and len(entry.preview) == 200
+
+
+def test_autocomplete_helpers(db):
+    load_source(db, str(SAMPLE))
+    load_treaty(db, path_or_text=corpus("treaties", "treaty_npt_1968.txt"), name="NPT", aliases=[])
+    load_treaty(db, path_or_text=corpus("treaties", "treaty_north_atlantic_1949.txt"), name="North Atlantic Treaty", aliases=["NATO"])
+
+    everything = treaty_choices(db, current="")
+    assert {c.value for c in everything} == {RUSSIA_DPRK, NATO, NPT}
+    assert treaty_choices(db, current="nato")[0].value == NATO
+    assert treaty_choices(db, current="dprk")[0].value == RUSSIA_DPRK
+    assert treaty_choices(db, current="non-prolif")[0].value == NPT
+    assert treaty_choices(db, current="zzzzzz") == []
+
+    npt = article_choices(db, treaty="NPT", current="")
+    assert [c.value for c in npt] == list(range(1, 12))
+    assert npt[2].name.startswith("Article III: 1. Each non-nuclear-weapon State")
+    assert [c.value for c in article_choices(db, treaty="NPT", current="1")] == [1, 10, 11]
+    assert [c.value for c in article_choices(db, treaty="Russia-DPRK treaty", current="")] == [3, 4]
+    assert article_choices(db, treaty="Russia-DPRK treaty", current="armed attack")[0].value == 4
+
+    every = article_choices(db, treaty=None, current="")
+    assert len(every) == 14  # numbers 1..14 across the treaties, each once
+    four = next(c for c in every if c.value == 4)
+    assert "Russia-DPRK treaty +2" in four.name  # the most recently discussed, and how many others
+    for choices in (everything, npt, every, article_choices(db, treaty="half-typed trea", current="")):
+        assert len(choices) <= 25 and all(len(c.name) <= CHOICE_NAME_LIMIT for c in choices)
+        assert all(len(str(c.value)) <= 100 for c in choices)
+
+
+def test_number_ranges():
+    assert number_ranges([4, 3]) == "3, 4"
+    assert number_ranges([1, 2, 3, 4, 7, 9, 10, 11]) == "1–4, 7, 9–11"
+    assert number_ranges([]) == ""
+
+
+# --------------------------------------------------------------------------- CLI
+
+runner = CliRunner()
+
+
+def flat(result) -> str:
+    """The output with rich's wrapping and panel borders undone."""
+    return " ".join(result.output.replace("│", " ").split())
+
+
+@pytest.fixture
+def cli_db(monkeypatch, tmp_path):
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path / 'cli.db'}")
+
+
+def test_cli_treaty_load_list_and_article(cli_db):
+    assert runner.invoke(app, ["load", str(SAMPLE)]).exit_code == 0
+
+    result = runner.invoke(app, ["article", "4"])
+    assert result.exit_code == 0, result.output
+    assert "Article 4 — Russia–DPRK Treaty" in flat(result) and "immediately provide military and other assistance" in flat(result)
+    assert "as quoted in What Putin’s meeting" in flat(result)
+
+    path = corpus("treaties", "treaty_npt_1968.txt")
+    result = runner.invoke(app, ["treaty", "load", str(path), "--name", "NPT", "--alias", "the NPT of 1968"])
+    assert result.exit_code == 0, result.output
+    assert "11 articles loaded" in flat(result) and "the NPT of 1968" in flat(result)
+
+    result = runner.invoke(app, ["treaty", "list"])
+    assert result.exit_code == 0 and "quotes only" in flat(result) and "1–11" in flat(result)
+
+    result = runner.invoke(app, ["article", "3", "--treaty", "the NPT of 1968"])
+    assert result.exit_code == 0, result.output
+    assert "Article III" in flat(result) and "safeguards" in flat(result)
+
+    result = runner.invoke(app, ["article", "4"])
+    assert "also in: Treaty on the Non-Proliferation" in flat(result)
+
+
+def test_cli_errors_are_one_line(cli_db, tmp_path):
+    assert runner.invoke(app, ["load", str(SAMPLE)]).exit_code == 0
+    result = runner.invoke(app, ["article", "9", "--treaty", "Russia-DPRK treaty"])
+    assert result.exit_code == 1 and "Traceback" not in result.output
+    assert "error: Article 9 of Russia–DPRK" in flat(result) and "3, 4" in flat(result)
+
+    result = runner.invoke(app, ["treaty", "load", str(corpus("treaties", "treaty_russia_dprk_2024.txt")), "--name", "x"])
+    assert result.exit_code == 1 and "no 'Article N' headings" in flat(result) and "Traceback" not in result.output
+
+    result = runner.invoke(app, ["treaty", "load", str(tmp_path / "missing.txt"), "--name", "x"])
+    assert result.exit_code == 1 and "no such file" in flat(result)
+
+    result = runner.invoke(app, ["treaty", "list"])
+    assert result.exit_code == 0 and "Russia–DPRK" in flat(result)
