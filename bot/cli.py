@@ -89,7 +89,7 @@ def demo() -> None:
         from bot.demo import run_demo  # noqa: PLC0415
     except ImportError as exc:
         raise fail(f"the demo needs the demo extra: pip install -e '.[demo]' ({exc})") from None
-    shown = asyncio.run(run_demo(lambda line: console.print(line, highlight=False, markup=False)))
+    shown = asyncio.run(run_demo(lambda line: console.print(line, highlight=False, markup=False, soft_wrap=True)))
     if not shown:
         raise fail("no demo command is available")
 

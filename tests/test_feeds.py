@@ -20,7 +20,6 @@ from aiohttp.test_utils import TestServer
 from sqlalchemy import select
 from typer.testing import CliRunner
 
-from bot import create_bot
 from bot.cli import app
 from bot.errors import UserFacingError
 from bot.models import Post
@@ -319,13 +318,6 @@ def test_feed_crud(db):
 
 
 # --- Discord ------------------------------------------------------------------------------
-
-
-@pytest.fixture
-def simcord_bot(settings, monkeypatch):
-    """The real bot with only the feed cog: other cogs' background work stays out of these tests."""
-    monkeypatch.setattr("bot.client.cog_extensions", lambda: ["cogs.feeds"])
-    return create_bot(settings)
 
 
 @pytest.fixture

@@ -1,0 +1,441 @@
+"""Daily digests: the service (claim, due times, DST, content, rendering) and the cog under simcord's virtual time.
+
+simcord's clock starts at 2026-01-01 00:00 UTC; 08:00 in Europe/Berlin is 07:00 UTC in winter.
+Downtime is simulated by stopping the scheduler, moving the clock, and starting a fresh bot on the
+same database (`restart_bot`), which is also how a restart at the same moment is tested.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import threading
+import time
+import zoneinfo
+
+import discord
+import pytest
+import simcord
+from sqlalchemy import insert, select
+
+from bot import create_bot
+from bot.db import Database
+from bot.ingest.posts import ParsedComment, ParsedPost
+from bot.models import Comment, DigestRun, Quote, Treaty
+from bot.render import EMBED_TOTAL_LIMIT, EMBEDS_PER_MESSAGE, digest_messages, digest_text
+from bot.services import digest as service
+from bot.store import upsert_post
+from bot.summarize import split_sentences
+
+from .conftest import SAMPLE
+
+# Advancing a virtual day runs the minute loop 1,440 times within one settle deadline: leave
+# room for a loaded machine (still below the loop's 60 s, so its sleeps stay virtual).
+pytestmark = pytest.mark.simcord(settle_timeout=20)
+
+UTC = dt.timezone.utc
+BERLIN = zoneinfo.ZoneInfo("Europe/Berlin")
+T0 = dt.datetime(2026, 1, 1, tzinfo=UTC)  # simcord's epoch
+BODY = (
+    "The summit opened with a long speech. Delegates argued about Article 4 for hours. "
+    "Nobody expected a result on the first day. In the evening the ministers met again. "
+    "A joint statement followed at midnight. Observers called it a breakthrough."
+)
+
+
+def add_post(db: Database, title: str, *, now: dt.datetime, comments: int = 0, body: str = BODY, source: str = "RT") -> int:
+    parsed = ParsedPost(
+        date=now.date(),
+        title=title,
+        headline=None,
+        source=source,
+        body=body,
+        truncated=False,
+        comments=[ParsedComment(author=f"reader{i}", text=f"comment {i}", position=i) for i in range(comments)],
+    )
+    with db.session() as session:
+        _, post_id = upsert_post(session, parsed=parsed, origin="test", now=now)
+    return post_id
+
+
+def runs(db: Database, channel_id: int) -> list[DigestRun]:
+    with db.session() as session:
+        return list(session.exec(select(DigestRun).where(DigestRun.channel_id == channel_id).order_by(DigestRun.local_date)).scalars())
+
+
+def shown(result):
+    """What the user sees: the first follow-up of a deferred answer, else the answer."""
+    return result.followups[0] if result.followups else result.response
+
+
+def digests_in(channel) -> list[discord.Message]:
+    return [m for m in channel.history() if m.embeds and m.embeds[0].title.startswith("Daily digest")]
+
+
+# ----------------------------------------------------------------- service
+
+
+def test_parse_time_and_timezone():
+    assert service.parse_time("08:00") == dt.time(8, 0)
+    assert service.parse_time("8:30 pm") == dt.time(20, 30)
+    assert service.parse_time("7") == dt.time(7, 0)
+    for bad in ("25:00", "8:75", "noon", "", "13pm"):
+        with pytest.raises(service.UserFacingError, match="HH:MM"):
+            service.parse_time(bad)
+    assert service.parse_timezone("europe/berlin") == "Europe/Berlin"
+    with pytest.raises(service.UserFacingError, match="IANA"):
+        service.parse_timezone("Mars/Olympus")
+    assert service.match_timezones("berl") == ["Europe/Berlin"]
+    assert len(service.match_timezones("")) == 25
+    assert service.match_timezones("new york")[0] == "America/New_York"
+
+
+def test_scheduled_at_across_dst():
+    eight = dt.time(8, 0)
+    assert service.scheduled_at(dt.date(2026, 3, 28), eight, BERLIN) == dt.datetime(2026, 3, 28, 7, tzinfo=UTC)
+    assert service.scheduled_at(dt.date(2026, 3, 29), eight, BERLIN) == dt.datetime(2026, 3, 29, 6, tzinfo=UTC)
+    assert service.scheduled_at(dt.date(2026, 10, 24), eight, BERLIN) == dt.datetime(2026, 10, 24, 6, tzinfo=UTC)
+    assert service.scheduled_at(dt.date(2026, 10, 25), eight, BERLIN) == dt.datetime(2026, 10, 25, 7, tzinfo=UTC)
+    # 02:30 does not exist on 29 March: it runs at 03:30 CEST, once.
+    assert service.scheduled_at(dt.date(2026, 3, 29), dt.time(2, 30), BERLIN) == dt.datetime(2026, 3, 29, 1, 30, tzinfo=UTC)
+    # 02:30 happens twice on 25 October: the first one counts.
+    assert service.scheduled_at(dt.date(2026, 10, 25), dt.time(2, 30), BERLIN) == dt.datetime(2026, 10, 25, 0, 30, tzinfo=UTC)
+
+
+def test_claim_is_exactly_once_and_failed_runs_are_reclaimed_once(db):
+    kwargs = {"guild_id": 1, "channel_id": 2, "local_date": dt.date(2026, 1, 1)}
+    first = service.claim_digest(db, now=T0, **kwargs)
+    assert first is not None and first.status == service.CLAIMED and first.since == T0 - service.FIRST_WINDOW
+    assert service.claim_digest(db, now=T0, **kwargs) is None
+    service.finish_run(db, run_id=first.id, status=service.FAILED, reason="missing permission", now=T0)
+    again = service.claim_digest(db, now=T0 + dt.timedelta(minutes=1), **kwargs)
+    assert again is not None and again.id == first.id and again.attempts == 2
+    assert service.claim_digest(db, now=T0 + dt.timedelta(minutes=1), **kwargs) is None
+    service.finish_run(db, run_id=first.id, status=service.SENT, post_count=3, now=T0)
+    # The next day's digest starts where this one ended.
+    nxt = service.claim_digest(db, guild_id=1, channel_id=2, local_date=dt.date(2026, 1, 2), now=T0 + dt.timedelta(days=1))
+    assert nxt.since == T0 + dt.timedelta(minutes=1)
+
+
+def test_concurrent_claimers_on_postgresql(postgres_url):
+    """Two processes on one PostgreSQL database (threads with their own engines): exactly one wins."""
+    setup = Database(postgres_url)
+    setup.upgrade()
+    for attempt in range(10):
+        barrier = threading.Barrier(2)
+        results: list = []
+
+        def claimer():
+            database = Database(postgres_url)
+            try:
+                database.engine.connect().close()
+                barrier.wait()
+                results.append(
+                    service.claim_digest(database, guild_id=1, channel_id=7, local_date=dt.date(2026, 1, 1) + dt.timedelta(days=attempt), now=T0)
+                )
+            finally:
+                database.dispose()
+
+        threads = [threading.Thread(target=claimer) for _ in range(2)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        assert sum(r is not None for r in results) == 1, results
+    assert len(runs(setup, 7)) == 10
+    setup.dispose()
+
+
+def test_build_digest_content(db):
+    now = T0 + dt.timedelta(hours=5)
+    old = add_post(db, "Old news", now=T0 - dt.timedelta(days=3))
+    new = add_post(db, "Summit ends", now=now, comments=2)
+    with db.session() as session:
+        treaty = session.execute(insert(Treaty).values(name="Russia–DPRK Treaty", created_at=now, provenance="", has_text=False).returning(Treaty.id)).scalar_one()
+        session.execute(insert(Quote).values(post_id=new, treaty_id=treaty, number=4, offset=10))
+        session.execute(insert(Quote).values(post_id=new, treaty_id=treaty, number=4, offset=50))
+        session.execute(
+            insert(Comment).values(
+                post_id=old, position=0, author="Zoe <@123>", text="still relevant", origin="discord", created_at=now, posted_at=now
+            )
+        )
+        session.execute(
+            insert(Comment).values(post_id=old, position=1, author="Max", text="agreed", origin="discord", created_at=now, posted_at=now)
+        )
+        session.execute(
+            insert(Comment).values(post_id=old, position=2, author="Ann", text="yes", origin="discord", created_at=now, posted_at=now)
+        )
+        digest = service.build_digest(session, since=now - dt.timedelta(days=1), until=now, local_date=now.date(), timezone="Europe/Berlin")
+    assert [p.title for p in digest.posts] == ["Summit ends"]
+    post = digest.posts[0]
+    assert post.articles == ["Article 4 (Russia–DPRK Treaty)"]
+    assert post.comment_count == 2 and post.newest_commenter == "reader1"
+    assert 2 <= len(split_sentences(post.summary)) <= 3
+    assert digest.most_discussed.title == "Old news" and digest.most_discussed_comments == 3
+    text = digest_text(digest)
+    assert "Summit ends" in text and "Most discussed: Old news (3 new comments)" in text
+
+
+def test_large_digest_is_split_within_limits_and_fast(db):
+    now = T0 + dt.timedelta(hours=5)
+    with db.session() as session:
+        for i in range(1000):
+            body = " ".join(f"Sentence {j} of post {i} talks about topic {i * j % 17} and treaty {j}." for j in range(12))
+            upsert_post(
+                session,
+                parsed=ParsedPost(date=now.date(), title=f"Post {i} " + "x" * 300, headline=None, source="S", body=body, truncated=False, comments=[]),
+                origin="bench",
+                now=now,
+            )
+    start = time.perf_counter()
+    with db.session() as session:
+        digest = service.build_digest(session, since=T0, until=now, local_date=now.date(), timezone="UTC")
+    messages = digest_messages(digest)
+    elapsed = time.perf_counter() - start
+    assert len(digest.posts) == 1000
+    assert elapsed < 5, elapsed  # the benchmark target is 1 s; leave room for slow CI machines
+    for embeds in messages:
+        assert len(embeds) <= EMBEDS_PER_MESSAGE
+        assert sum(len(e) for e in embeds) <= EMBED_TOTAL_LIMIT
+        for e in embeds:
+            assert len(e.title) <= 256 and len(e.description or "") <= 4096
+    everything = "\n".join(e.description for embeds in messages for e in embeds)
+    assert "…and 940 more new posts" in everything  # said, never cut silently
+
+
+# ----------------------------------------------------------------- the cog under simcord
+
+
+class World:
+    def __init__(self, env):
+        self.env = env
+        self.guild = env.create_guild()
+        self.channel = self.guild.create_text_channel("news")
+        admin = self.guild.create_role("admin", permissions=discord.Permissions(manage_guild=True))
+        self.admin = self.guild.add_member(env.create_user("alice"), roles=[admin])
+        self.settings = env.bot.settings
+
+    @property
+    def db(self) -> Database:
+        return self.env.bot.database
+
+    def post(self, title: str, **kwargs) -> int:
+        return add_post(self.db, title, now=self.env.now(), **kwargs)
+
+    async def setup(self, channel=None, time="08:00", timezone="Europe/Berlin", **options):
+        r = await self.admin.slash(channel or self.channel, "digest setup", channel=channel or self.channel, time=time, timezone=timezone, **options)
+        assert r.ephemeral
+        return r.response.content
+
+    async def status(self) -> str:
+        r = await self.admin.slash(self.channel, "digest status")
+        assert r.ephemeral
+        return r.response.content
+
+    async def down_for(self, seconds: float) -> None:
+        """The bot is offline for a while, then a fresh process starts on the same database."""
+        self.env.bot.get_cog("Digest").scheduler.cancel()
+        await self.env.settle()
+        self.env.backend.advance_clock(seconds)
+        await self.env.restart_bot(create_bot(self.settings))
+
+
+@pytest.fixture
+def world(simcord_env):
+    return World(simcord_env)
+
+
+async def test_first_digest(world, simcord_env):
+    world.post("Summit ends", comments=3)
+    reply = await world.setup()
+    assert "Next run: Thu 01 Jan 2026 08:00 CET" in reply
+    await simcord_env.advance_time(7 * 3600 - 120)
+    assert digests_in(world.channel) == []
+    await simcord_env.advance_time(121)  # past 08:00 Berlin
+    [message] = digests_in(world.channel)
+    assert message.embeds[0].title == "Daily digest · Thursday, 1 January 2026"
+    post = message.embeds[1]
+    assert post.title == "Summit ends"
+    assert "2026-01-01 · RT" in post.description and "3 comments, newest by reader2" in post.description
+    assert "The summit opened" in post.description
+    [run] = runs(world.db, world.channel.id)
+    assert (run.status, run.post_count, run.attempts) == ("sent", 1, 1)
+    [sent] = [r for r in simcord_env.http_requests if r.method == "POST" and r.path == f"/channels/{world.channel.id}/messages"]
+    assert sent.json["allowed_mentions"] == {"parse": []}
+    status = await world.status()
+    assert "Last run: Thu 01 Jan 2026" in status and "sent, 1 new post" in status
+    assert "Next run: Fri 02 Jan 2026 08:00 CET" in status
+
+
+async def test_nothing_new_quiet_posts_nothing(world, simcord_env):
+    await world.setup()
+    await simcord_env.advance_time(7 * 3600 + 61)
+    assert world.channel.history() == []
+    [run] = runs(world.db, world.channel.id)
+    assert run.status == "empty"
+    assert "no new posts, so nothing was posted (quiet digest)" in await world.status()
+
+
+async def test_nothing_new_not_quiet_says_so(world, simcord_env):
+    await world.setup(quiet=False)
+    await simcord_env.advance_time(7 * 3600 + 61)
+    [message] = world.channel.history()
+    assert "No new posts since" in message.content
+    assert "posted “No new posts”" in await world.status()
+
+
+async def test_two_days_in_a_row(world, simcord_env):
+    world.post("Day one")
+    await world.setup()
+    await simcord_env.advance_time(7 * 3600 + 61)
+    world.post("Day two A")
+    world.post("Day two B")
+    await simcord_env.advance_time(86400)
+    first, second = digests_in(world.channel)
+    assert [e.title for e in first.embeds[1:]] == ["Day one"]
+    assert {e.title for e in second.embeds[1:]} == {"Day two A", "Day two B"}
+    assert second.embeds[0].title == "Daily digest · Friday, 2 January 2026"
+    assert [r.status for r in runs(world.db, world.channel.id)] == ["sent", "sent"]
+
+
+async def test_dst_change_keeps_local_time(world, simcord_env):
+    await world.setup(quiet=False)
+    await world.down_for(dt.datetime(2026, 3, 28, 6, 30, tzinfo=UTC).timestamp() - simcord_env.now().timestamp())
+    await simcord_env.advance_time(31 * 60)  # 08:01 CET on Saturday
+    await simcord_env.advance_time(23 * 3600)  # 08:01 CEST on Sunday (only 23 hours later)
+    saturday, sunday = [r for r in runs(world.db, world.channel.id) if r.status == "empty"]
+    assert saturday.local_date == dt.date(2026, 3, 28) and saturday.claimed_at.astimezone(BERLIN).hour == 8
+    assert sunday.local_date == dt.date(2026, 3, 29) and sunday.claimed_at.astimezone(BERLIN).hour == 8
+    assert sunday.claimed_at - saturday.claimed_at < dt.timedelta(hours=23, minutes=2)
+    assert "Next run: Mon 30 Mar 2026 08:00 CEST" in await world.status()
+
+
+async def test_restart_at_the_same_moment_sends_no_duplicate(world, simcord_env):
+    world.post("Only once")
+    await world.setup()
+    await simcord_env.advance_time(7 * 3600 + 61)
+    assert len(digests_in(world.channel)) == 1
+    await simcord_env.restart_bot(create_bot(world.settings))  # same virtual moment, same database
+    await simcord_env.advance_time(120)
+    assert len(digests_in(world.channel)) == 1
+    # a second claimer at that moment (another process) gets nothing either
+    local_date = simcord_env.now().astimezone(BERLIN).date()
+    assert service.claim_digest(world.db, guild_id=world.guild.id, channel_id=world.channel.id, local_date=local_date, now=simcord_env.now()) is None
+
+
+async def test_catch_up_after_downtime_the_same_day(world, simcord_env):
+    world.post("Missed at eight")
+    await world.setup()
+    await world.down_for(9 * 3600)  # down from 01:00 to 10:00 Berlin
+    [message] = digests_in(world.channel)
+    assert message.embeds[1].title == "Missed at eight"
+    assert simcord_env.now().astimezone(BERLIN).hour == 10
+    await simcord_env.advance_time(3600)
+    assert len(digests_in(world.channel)) == 1
+
+
+async def test_days_old_digest_is_skipped_and_status_says_why(world, simcord_env):
+    await world.setup()
+    await world.down_for(2 * 86400 + 5 * 3600)  # back at 06:00 Berlin on 3 January
+    assert digests_in(world.channel) == []
+    [run] = runs(world.db, world.channel.id)
+    assert (run.local_date, run.status) == (dt.date(2026, 1, 2), "skipped")
+    status = await world.status()
+    assert "skipped: the bot was offline" in status
+    world.post("Back again")
+    await simcord_env.advance_time(2 * 3600 + 61)
+    assert len(digests_in(world.channel)) == 1
+
+
+async def test_missing_permission_is_recorded_retried_and_does_not_block_others(world, simcord_env):
+    me = world.guild.me
+    locked = world.guild.create_text_channel("locked", overwrites={me: discord.PermissionOverwrite(send_messages=False)})
+    world.post("Everyone gets this")
+    await world.setup(channel=locked)
+    await world.setup(channel=world.channel)
+    await simcord_env.advance_time(7 * 3600 + 61)
+    assert len(digests_in(world.channel)) == 1
+    assert locked.history() == []
+    [run] = runs(world.db, locked.id)
+    assert run.status == "failed" and "missing permission in #locked: Send Messages" in run.reason
+    await simcord_env.advance_time(5 * 60)
+    [run] = runs(world.db, locked.id)
+    assert run.attempts >= 5
+    status = await world.status()
+    assert "failed after" in status and "missing permission in #locked" in status and "Retrying each minute until" in status
+    await simcord_env.advance_time(3600)  # the retry window ends
+    attempts = runs(world.db, locked.id)[0].attempts
+    await simcord_env.advance_time(600)
+    assert runs(world.db, locked.id)[0].attempts == attempts
+    assert "No more retries for that day" in await world.status()
+
+
+async def test_channel_deleted(world, simcord_env):
+    gone = world.guild.create_text_channel("gone")
+    await world.setup(channel=gone)
+    simcord_env.backend.delete_channel(gone.id)
+    await simcord_env.settle()
+    world.post("Nowhere to go")
+    await simcord_env.advance_time(7 * 3600 + 61)
+    [run] = runs(world.db, gone.id)
+    assert run.status == "failed" and "channel was deleted" in run.reason
+    r = await world.admin.slash(world.channel, "digest status")
+    assert "the channel was deleted" in r.response.content
+
+
+async def test_digest_now_counts_as_todays(world, simcord_env):
+    world.post("Early bird")
+    await world.setup()
+    r = await world.admin.slash(world.channel, "digest now")
+    assert r.ephemeral and "Posted today's digest" in shown(r).content
+    assert len(digests_in(world.channel)) == 1
+    await simcord_env.advance_time(7 * 3600 + 61)
+    assert len(digests_in(world.channel)) == 1
+    r = await world.admin.slash(world.channel, "digest now")
+    assert "already taken care of" in shown(r).content
+    simcord.assert_error(simcord_env, service.UserFacingError, contains="already taken care of")
+    assert "Next run: Fri 02 Jan 2026 08:00 CET" in await world.status()
+
+
+async def test_preview_is_ephemeral_and_claims_nothing(world, simcord_env):
+    world.post("Preview me", body=SAMPLE.read_text(encoding="utf-8").split("\n\n", 3)[-1][:3000])
+    await world.setup()
+    r = await world.admin.slash(world.channel, "digest preview")
+    assert r.ephemeral
+    assert shown(r).embeds[1].title == "Preview me"
+    assert runs(world.db, world.channel.id) == []
+    assert world.channel.history() == []
+
+
+async def test_setup_errors_replace_and_off(world, simcord_env):
+    r = await world.admin.slash(world.channel, "digest setup", channel=world.channel, time="25:99", timezone="Europe/Berlin")
+    assert r.ephemeral and "not a time of day" in r.response.content
+    simcord.assert_error(simcord_env, service.UserFacingError, contains="not a time of day")
+    r = await world.admin.slash(world.channel, "digest setup", channel=world.channel, time="08:00", timezone="Berlin/Nowhere")
+    assert r.ephemeral and "not an IANA timezone" in r.response.content
+    simcord.assert_error(simcord_env, service.UserFacingError, contains="not an IANA timezone")
+    r = await world.admin.autocomplete(world.channel, "digest setup", "timezone", "new_y")
+    assert [c["value"] for c in r] == ["America/New_York"]
+    other = world.guild.create_text_channel("other")
+    await world.setup()
+    reply = await world.setup(time="09:30", timezone="America/New_York")
+    assert "09:30 America/New_York" in reply
+    reply = await world.setup(channel=other, time="07:00")
+    assert "Other digests in this server" in reply
+    subs = service.list_subscriptions(world.db, guild_id=world.guild.id)
+    assert sorted((s.channel_id, f"{s.time:%H:%M}") for s in subs) == sorted([(world.channel.id, "09:30"), (other.id, "07:00")])
+    r = await world.admin.slash(world.channel, "digest off", channel=other)
+    assert "stopped" in r.response.content
+    assert [s.channel_id for s in service.list_subscriptions(world.db, guild_id=world.guild.id)] == [world.channel.id]
+
+
+async def test_manage_server_required(world, simcord_env):
+    bob = world.guild.add_member(simcord_env.create_user("bob"))
+    with pytest.raises(Exception, match="default-member-permissions"):
+        await bob.slash(world.channel, "digest setup", channel=world.channel, time="08:00", timezone="UTC")
+    # Even where a server lets everyone see the command, the check still refuses.
+    [command] = [c for c in await simcord_env.bot.tree.fetch_commands() if c.name == "digest"]
+    world.guild.set_command_permissions(command, {bob: True})
+    r = await bob.slash(world.channel, "digest setup", channel=world.channel, time="08:00", timezone="UTC")
+    assert r.ephemeral and "Manage Server" in r.response.content
+    simcord.assert_error(simcord_env, discord.app_commands.MissingPermissions)
+    assert service.list_subscriptions(world.db) == []
