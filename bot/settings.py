@@ -55,6 +55,7 @@ class Settings:
     default_timezone: str = "UTC"
     message_content_intent: bool = True
     feed_poll_minutes: int = 15
+    feed_allow_private_hosts: bool = False
 
     def __post_init__(self) -> None:
         try:
@@ -100,7 +101,7 @@ class Settings:
                 continue
             if f.name in ("dev_guild_id", "feed_poll_minutes"):
                 kwargs[f.name] = _parse_int(f.name.upper(), raw)
-            elif f.name == "message_content_intent":
+            elif f.name in ("message_content_intent", "feed_allow_private_hosts"):
                 kwargs[f.name] = _parse_bool(f.name.upper(), raw)
             else:
                 kwargs[f.name] = raw

@@ -90,7 +90,7 @@ class Feeds(commands.Cog):
     def _http(self) -> aiohttp.ClientSession:
         """One session for all polls, opened on first use (a bot without feeds never opens it)."""
         if self.http is None or self.http.closed:
-            self.http = service.new_http_session()
+            self.http = service.new_http_session(public_only=not self.bot.settings.feed_allow_private_hosts)
         return self.http
 
     # --- polling --------------------------------------------------------------------------

@@ -21,6 +21,7 @@ from sqlalchemy import select
 from typer.testing import CliRunner
 
 from bot.cli import app
+from bot.settings import Settings
 from bot.errors import UserFacingError
 from bot.models import Post
 from bot.services import feeds as service
@@ -318,6 +319,19 @@ def test_feed_crud(db):
 
 
 # --- Discord ------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def settings(sqlite_url) -> Settings:
+    """The test feed server is on 127.0.0.1, which the bot refuses unless allowed."""
+    return Settings(database_url=sqlite_url, feed_allow_private_hosts=True)
+
+
+@pytest.mark.parametrize("url", ["http://127.0.0.1:9/feed.xml", "http://[::1]/feed", "http://localhost/feed", "http://10.1.2.3/rss"])
+async def test_the_bot_refuses_private_addresses(url):
+    async with service.new_http_session(public_only=True) as session:
+        with pytest.raises(service.FeedFetchError, match="private network address"):
+            await service.fetch_feed(session, url=url, timeout=2)
 
 
 @pytest.fixture

@@ -16,7 +16,10 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import errno
+import ipaddress
 import logging
+import socket
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
@@ -221,8 +224,46 @@ def due_feeds(db: Database, *, now: dt.datetime) -> list[FeedView]:
 # --- fetching -----------------------------------------------------------------------------
 
 
-def new_http_session() -> aiohttp.ClientSession:
-    return aiohttp.ClientSession(headers={"User-Agent": USER_AGENT, "Accept": ACCEPT})
+PRIVATE_REFUSED = "is a private network address; postbot only fetches public feeds"
+
+
+def _is_public(host: str) -> bool:
+    return ipaddress.ip_address(host.split("%", 1)[0]).is_global
+
+
+class PublicOnlyResolver(aiohttp.ThreadedResolver):
+    """Refuses hosts that resolve to loopback, private or link-local addresses (no SSRF via /feed add)."""
+
+    async def resolve(self, host: str, port: int = 0, family: socket.AddressFamily = socket.AF_INET):
+        infos = await super().resolve(host, port, family)
+        if not all(_is_public(info["host"]) for info in infos):
+            raise OSError(errno.EACCES, f"{host} {PRIVATE_REFUSED}")
+        return infos
+
+
+async def _refuse_private_literal(_session, _context, params) -> None:
+    """IP-literal URLs (also after a redirect) skip the resolver, so they are checked here."""
+    host = params.url.host or ""
+    try:
+        public = _is_public(host.strip("[]"))
+    except ValueError:
+        return  # a name: the resolver checks it
+    if not public:
+        raise aiohttp.InvalidURL(params.url, f"{host} {PRIVATE_REFUSED}")
+
+
+def new_http_session(*, public_only: bool = False) -> aiohttp.ClientSession:
+    """The feed fetcher's session; the bot uses `public_only` so members cannot probe internal hosts."""
+    if not public_only:
+        return aiohttp.ClientSession(headers={"User-Agent": USER_AGENT, "Accept": ACCEPT})
+    guard = aiohttp.TraceConfig()
+    guard.on_request_start.append(_refuse_private_literal)
+    guard.on_request_redirect.append(_refuse_private_literal)
+    return aiohttp.ClientSession(
+        headers={"User-Agent": USER_AGENT, "Accept": ACCEPT},
+        connector=aiohttp.TCPConnector(resolver=PublicOnlyResolver()),
+        trace_configs=[guard],
+    )
 
 
 async def fetch_feed(
