@@ -1,0 +1,160 @@
+"""Scenario 2, commands: `/article`, `/post show`, `/search`, `/comments` end to end through simcord.
+
+The bot is the real one (`create_bot(Settings(database_url=...))`) on a generated store of N
+posts / ~10N comments (built once by bench.generate and cached; a private copy is used so the
+cache stays pristine). Each command runs a few times to warm up (excluded), then R times
+with varying arguments (seeded) - 200 (quick 30), or as many as fit in 60 s (quick 10 s) but at
+least 50 (quick 20) for a command that takes seconds; the figure is the latency from invocation until simcord has
+settled the interaction (response sent, bot idle again), p50 and p99.
+
+Baseline: a trivial command (`/benchping`, registered only here) through the same path - the
+cost of simcord plus discord.py, which no bot code can go below.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import tempfile
+import time
+from pathlib import Path
+
+from bench.framework import Context, Row, console, fmt_count, not_available, scratch_postgres, summary
+from bench.generate import private_copy, build_store, cached_sqlite_store
+
+TARGETS_MS = {"article": 50.0, "post show": 50.0, "search": 100.0, "comments": 50.0}
+ARTICLES = [(5, None), (5, "North Atlantic Treaty"), (4, None), (6, "NATO"), (10, "NPT"), (1, "NPT"), (51, "UN Charter"), (3, None), (2, None)]
+QUERIES = ["nuclear deterrence", "sanctions", "Article 5", "pyongyang summit", "energy trade", "self-defence",
+           "collective", "escalation risk", "kyiv", "ratified agreement"]
+
+
+def run(ctx: Context) -> list[Row]:
+    n = ctx.size(100_000, 2_000)
+    console.print(f"  commands: store of {n:,} posts (cached under bench/.cache/) ...")
+    path, built = cached_sqlite_store(n, ctx.seed, progress=_progress(n))
+    if built:
+        console.print(f"  built the store in {built:.0f} s (setup, not measured)")
+    rows: list[Row] = []
+    with tempfile.TemporaryDirectory(prefix="postbot-bench-cmd-") as tmp:
+        copy = Path(tmp) / "store.db"
+        private_copy(path, copy)
+        rows += asyncio.run(measure(ctx, f"sqlite:///{copy}", n, "sqlite"))
+    if ctx.postgres_admin_url:
+        n_pg = ctx.size(100_000, 500)  # quick: small, CI runs it on every push
+        with scratch_postgres(ctx.postgres_admin_url, "cmd") as url:
+            started = time.perf_counter()
+            build_store(url, n_pg, ctx.seed, progress=_progress(n_pg))
+            console.print(f"  built the PostgreSQL store in {time.perf_counter() - started:.0f} s (setup, not measured)")
+            rows += asyncio.run(measure(ctx, url, n_pg, "postgresql"))
+    return rows
+
+
+def _progress(n: int):
+    step = max(n // 10, 1)
+    marks = set()
+
+    def report(counts: dict) -> None:
+        mark = counts["posts"] // step
+        if mark not in marks and counts["posts"] < n:
+            marks.add(mark)
+            console.print(f"    ... {counts['posts']:,} posts, {counts['comments']:,} comments")
+
+    return report
+
+
+def _command_exists(bot, name: str) -> bool:
+    parts = name.split()
+    command = bot.tree.get_command(parts[0])
+    for part in parts[1:]:
+        if command is None or not hasattr(command, "get_command"):
+            return False
+        command = command.get_command(part)
+    return command is not None
+
+
+async def measure(ctx: Context, url: str, n: int, backend: str) -> list[Row]:
+    import discord
+    import simcord
+    from sqlalchemy import func, select
+
+    from bot import Settings, create_bot
+    from bot.client import APOLOGY
+    from bot.models import Comment
+
+    bot = create_bot(Settings(database_url=url))
+    with bot.database.session() as session:
+        comments = session.execute(select(func.count()).select_from(Comment)).scalar_one()
+    size = f"{fmt_count(n)} posts / {fmt_count(comments)} comments"
+
+    @bot.tree.command(name="benchping")
+    async def benchping(interaction: discord.Interaction) -> None:
+        """Benchmark baseline: answers at once."""
+        await interaction.response.send_message("pong")
+
+    runs = ctx.size(200, 30)
+    warmup = ctx.size(10, 3)
+    # Seconds per command before stopping early (never under min_runs runs), so a command that
+    # takes seconds at this size does not hold the suite for many minutes.
+    budget, min_runs = ctx.size(60.0, 10.0), ctx.size(50, 20)
+    rng = random.Random(f"commands:{ctx.seed}")
+    arguments = {
+        "benchping": lambda: {},
+        "article": lambda: dict(zip(("number", "treaty"), rng.choice(ARTICLES))),
+        "post show": lambda: {"post": str(rng.randint(1, n))},
+        "search": lambda: {"query": rng.choice(QUERIES)},
+        "comments": lambda: {"post": str(rng.randint(1, n))},
+    }
+    rows: list[Row] = []
+    async with simcord.run(bot) as env:
+        guild = env.create_guild()
+        channel = guild.create_text_channel("general")
+        member = guild.add_member(env.create_user("bench"))
+        figures: dict[str, dict] = {}
+        for name, make in arguments.items():
+            if not _command_exists(bot, name):
+                continue
+            console.print(f"  /{name} on {backend}: {warmup} warm-up + {runs} runs")
+            latencies = []
+            deadline = time.perf_counter() + budget
+            for i in range(warmup + runs):
+                if i >= warmup + min_runs and time.perf_counter() > deadline:
+                    break  # a slow command: fewer runs, said in the row
+                options = {k: v for k, v in make().items() if v is not None}
+                errors_before = len(env.errors)
+                started = time.perf_counter()
+                result = await member.slash(channel, name, **options)
+                elapsed = (time.perf_counter() - started) * 1000
+                if len(env.errors) > errors_before:
+                    raise RuntimeError(f"/{name} {options} failed: {env.errors[-1]!r}")
+                answer = result.response or (result.followups[0] if result.followups else None)
+                if answer is None or not (answer.content or answer.embeds):
+                    raise RuntimeError(f"/{name} {options} got no (final) response")
+                expected_ephemeral = name == "comments" and "no comments yet" in answer.content  # ~5% of posts
+                if answer.content == APOLOGY or (result.ephemeral and not expected_ephemeral):
+                    # An error answer would be fast for the wrong reason: the figure must be the real work.
+                    raise RuntimeError(f"/{name} {options} answered with an error: {answer.content[:200]!r}")
+                if i >= warmup:
+                    latencies.append(elapsed)
+            figures[name] = summary(latencies)
+    base = figures["benchping"]
+    for name, target in TARGETS_MS.items():
+        if name not in figures:
+            rows.append(not_available("commands", f"/{name} p99, {backend}", f"no /{name} command in the tree", f"p99 <= {target:g} ms"))
+            continue
+        f = figures[name]
+        rows.append(
+            Row(
+                "commands",
+                f"/{name} p99, {backend}",
+                size,
+                f["p99"],
+                "ms",
+                f"p99 <= {target:g} ms",
+                f["p99"] <= target,
+                baseline=f"/benchping p99 {base['p99']:.1f} ms",
+                ratio=f["p99"] / base["p99"],
+                note=f"p50 {f['p50']:.1f} ms, max {f['max']:.1f} ms, {f['runs']} runs",
+                extra={**{k: v for k, v in f.items()}, "baseline_p50": base["p50"], "baseline_p99": base["p99"]},
+            )
+        )
+    return rows

@@ -1,0 +1,214 @@
+"""Full-text search (bot.services.search) on SQLite (FTS5) and, with TEST_DATABASE_URL, PostgreSQL."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from sqlalchemy import delete, insert, select, update
+
+from bot.errors import UserFacingError
+from bot.ingest.posts import ParsedComment, ParsedPost
+from bot.models import ORIGIN_DISCORD, Comment, Post
+from bot.services.articles import load_treaty
+from bot.services.search import ARTICLE, COMMENT, POST, query_terms, search
+from bot.store import upsert_post
+
+NOW = dt.datetime(2024, 7, 1, 12, tzinfo=dt.timezone.utc)
+TREATY = """North Atlantic Treaty
+
+The Parties to this Treaty reaffirm their faith in the purposes and principles of the Charter.
+
+Article 1
+
+The Parties undertake to settle any international dispute by peaceful means.
+
+Article 5
+
+The Parties agree that an armed attack against one or more of them shall be considered an attack against them all.
+"""
+
+
+def add_post(db, title: str, body: str, *, day: int = 1, comments: tuple[tuple[str, str], ...] = ()) -> int:
+    parsed = ParsedPost(
+        date=dt.date(2024, 6, day),
+        title=title,
+        headline=None,
+        source="Test",
+        body=body,
+        truncated=False,
+        comments=[ParsedComment(author=a, text=t, position=i) for i, (a, t) in enumerate(comments)],
+    )
+    with db.session() as session:
+        return upsert_post(session, parsed=parsed, origin="test", now=NOW)[1]
+
+
+@pytest.fixture
+def store(db):
+    ids = {
+        "title": add_post(db, "Pipeline sabotage in the Baltic", "Divers found damage on the seabed.", day=3),
+        "body": add_post(db, "Energy prices", "Gas prices rose after the pipeline was damaged. Markets reacted.", day=2),
+        "other": add_post(
+            db,
+            "Summit in Pyongyang",
+            "The leaders signed a partnership treaty: both parties promise mutual defence.",
+            day=1,
+            comments=(("Ann", "This treaty changes the balance in Asia for all parties."), ("Bob", "Nothing new under the sun.")),
+        ),
+    }
+    load_treaty(db, path_or_text=TREATY, name="North Atlantic Treaty")
+    return ids
+
+
+def test_title_match_ranks_above_body_match(db, store):
+    hits = search(db, query="pipeline")
+    assert [h.id for h in hits if h.kind == POST][:2] == [store["title"], store["body"]]
+    assert hits[0].heading == "**Pipeline** sabotage in the Baltic"
+    assert hits[0].belongs_to() == "post: Pipeline sabotage in the Baltic (2024-06-03)"
+
+
+def test_snippet_bolds_the_matched_words(db, store):
+    [hit] = search(db, query="markets")
+    assert hit.kind == POST and hit.id == store["body"]
+    assert "**Markets**" in hit.snippet
+    assert "Markets reacted" in hit.snippet_text and "**" not in hit.snippet_text
+
+
+def test_snippet_escapes_stored_markdown(db):
+    add_post(db, "Markdown in a body", "Some *stars* and __underlines__ around the keyword zebra, and a `tick` @everyone.")
+    [hit] = search(db, query="zebra")
+    assert "**zebra**" in hit.snippet
+    assert r"\*stars\*" in hit.snippet and r"\_\_underlines\_\_" in hit.snippet and r"\`tick\`" in hit.snippet
+
+
+def test_comments_are_found_with_their_post(db, store):
+    hits = search(db, query="balance Asia")
+    assert [(h.kind, h.author) for h in hits] == [(COMMENT, "Ann")]
+    assert hits[0].post_id == store["other"]
+    assert hits[0].belongs_to() == "comment by Ann on Summit in Pyongyang (2024-06-01)"
+    assert "**balance**" in hits[0].snippet
+
+
+def test_treaty_articles_are_found(db, store):
+    hits = search(db, query="armed attack")
+    assert hits[0].kind == ARTICLE and hits[0].article == "5"
+    assert hits[0].belongs_to() == "Article 5 of North Atlantic Treaty"
+    assert "**armed**" in hits[0].snippet
+
+
+def test_every_kind_in_one_search(db, store):
+    kinds = {h.kind for h in search(db, query="parties")}
+    assert kinds == {POST, COMMENT, ARTICLE}
+
+
+def test_all_words_first_then_any_word(db, store):
+    assert {h.id for h in search(db, query="pipeline rose")} == {store["body"]}
+    # No document has both words: each one that has either comes back.
+    assert {h.id for h in search(db, query="seabed markets")} == {store["title"], store["body"]}
+
+
+def test_stemming_finds_other_forms(db, store):
+    assert store["body"] in {h.id for h in search(db, query="damages")}
+
+
+def test_limit(db):
+    for day in range(1, 21):
+        add_post(db, f"Report {day}", f"Another report number {day} about fisheries.", day=day)
+    assert len(search(db, query="fisheries", limit=7)) == 7
+
+
+def test_index_follows_updates_and_deletes(db, store):
+    add_post(db, "Energy prices", "Electricity got cheaper; nothing about gas at all.", day=2)  # same key: an update
+    assert search(db, query="markets") == []
+    assert [h.id for h in search(db, query="electricity")] == [store["body"]]
+    with db.session() as session:
+        session.execute(update(Post).where(Post.id == store["title"]).values(title="Cable cut in the Baltic"))
+    assert store["title"] not in {h.id for h in search(db, query="sabotage")}
+    assert [h.id for h in search(db, query="cable")] == [store["title"]]
+    with db.session() as session:
+        session.execute(delete(Post).where(Post.id == store["other"]))  # its comments go by cascade
+    assert search(db, query="Pyongyang") == []
+    assert search(db, query="balance Asia") == []
+
+
+def test_index_follows_discord_comments(db, store):
+    with db.session() as session:
+        comment_id = session.execute(
+            insert(Comment).returning(Comment.id),
+            {"post_id": store["body"], "author": "carol", "text": "Heating oil too.", "origin": ORIGIN_DISCORD, "created_at": NOW},
+        ).scalar_one()
+    assert [(h.kind, h.id) for h in search(db, query="heating")] == [(COMMENT, comment_id)]
+    with db.session() as session:
+        session.execute(update(Comment).where(Comment.id == comment_id).values(text="Firewood too."))
+    assert search(db, query="heating") == []
+    assert [h.id for h in search(db, query="firewood")] == [comment_id]
+    with db.session() as session:
+        session.execute(delete(Comment).where(Comment.id == comment_id))
+    assert search(db, query="firewood") == []
+
+
+def test_treaty_reload_replaces_its_articles(db, store):
+    load_treaty(db, path_or_text=TREATY.replace("peaceful means", "arbitration"), name="North Atlantic Treaty")
+    assert search(db, query="peaceful") == []
+    assert [h.article for h in search(db, query="arbitration")] == ["1"]
+
+
+HOSTILE = [
+    '"',
+    "'",
+    '"unbalanced',
+    "AND OR NOT",
+    "NOT pipeline",
+    "pipeline AND",
+    "NEAR(",
+    "NEAR(pipeline seabed, 2)",
+    "*",
+    "pipe*",
+    "^pipeline",
+    "col:foo",
+    "title:pipeline",
+    "'; DROP TABLE post; --",
+    "\" OR 1=1 --",
+    "pipeline)) OR ((",
+    "a & b | !c <-> d:*",
+    "-pipeline +seabed",
+    "\\",
+    "%_%",
+    "\x00pipeline\x07",
+    "Пайплайн 管道 خط الأنابيب 🚰 café",
+    "zebra " * 2000,
+    "x" * 10_000,
+]
+
+
+@pytest.mark.parametrize("query", HOSTILE, ids=range(len(HOSTILE)))
+def test_hostile_queries_are_words(db, store, query):
+    if not query_terms(query):
+        with pytest.raises(UserFacingError):
+            search(db, query=query)
+        return
+    hits = search(db, query=query)
+    assert isinstance(hits, list)
+    with db.session() as session:  # and the store is intact
+        assert session.execute(select(Post.id).limit(1)).first() is not None
+
+
+def test_operators_and_syntax_are_plain_words(db, store):
+    # FTS5 or tsquery would read these as syntax; here they are only words.
+    assert search(db, query="NEAR(pipeline seabed)") == search(db, query="near pipeline seabed")
+    assert search(db, query="pipeline NOT seabed") == search(db, query="pipeline not seabed")
+    assert {h.id for h in search(db, query='"pipeline" -seabed')} == {store["title"]}
+    assert search(db, query='seabed:"pipeline"') == search(db, query="seabed pipeline")  # not a column filter
+    assert store["title"] in {h.id for h in search(db, query="'; DROP TABLE post; -- pipeline")}
+
+
+@pytest.mark.parametrize("query", ["", "   ", "*", '"', "-- ;", "\x00"])
+def test_a_query_without_words_is_a_user_error(db, query):
+    with pytest.raises(UserFacingError):
+        search(db, query=query)
+
+
+def test_query_terms():
+    assert query_terms('  "Kim   Jong-un" (treaty) col:foo NEAR( * ') == ["Kim", "Jong", "un", "treaty", "col", "foo", "NEAR"]
+    assert query_terms("Пайплайн 管道 café हिन्दी") == ["Пайплайн", "管道", "café", "हिन्दी"]
+    assert query_terms("a " * 100) == ["a"] * 16
