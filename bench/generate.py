@@ -323,7 +323,8 @@ def build_store(url: str, n: int, seed: int = 0, *, batch: int = 2000, progress=
         for q in generated:
             # Which comment holds it does not matter for the figures; the body offset neither.
             quotes.append(
-                {"post_id": post_id, "comment_id": None, "treaty_id": phrase_ids[q.treaty], "number": q.number, "text": q.text, "offset": 0}
+                {"post_id": post_id, "comment_id": None, "treaty_id": phrase_ids[q.treaty], "number": q.number, "text": q.text, "offset": 0,
+                 "post_date": parsed.date}
             )
         if len(posts) >= batch:
             flush()

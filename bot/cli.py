@@ -376,5 +376,7 @@ def article(
     console.print(Panel(text, title=answer.heading, subtitle=subtitle, expand=False), highlight=False, markup=False)
     for post in answer.posts:
         console.print(f"  cited in: {post.label()}  [dim](post {post.id})[/dim]", highlight=False)
+    if answer.post_count > len(answer.posts):
+        console.print(f"  ...and {answer.post_count - len(answer.posts):,} more posts", highlight=False)
     if answer.also_in:
         console.print(f"  also in: {'; '.join(answer.also_in)} (pick one with --treaty)", highlight=False)

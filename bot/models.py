@@ -117,7 +117,10 @@ class Article(SQLModel, table=True):
 class Quote(SQLModel, table=True):
     """A post (or one of its comments) citing an article, with the words it quotes if any."""
 
-    __table_args__ = (Index("ix_quote_treaty_number", "treaty_id", "number"),)
+    __table_args__ = (
+        Index("ix_quote_article", "treaty_id", "number", "post_date", "post_id"),
+        Index("ix_quote_treaty_date", "treaty_id", "post_date"),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     post_id: int = _post_fk()
@@ -130,6 +133,7 @@ class Quote(SQLModel, table=True):
     number: int
     text: str | None = Field(default=None, sa_column=Column(Text))
     offset: int = 0
+    post_date: dt.date  # the post's, copied so "newest citing posts" is an index read
 
 
 class BotState(SQLModel, table=True):

@@ -9,10 +9,13 @@ from bot.render import NO_MENTIONS
 Page = list[discord.Embed]
 
 
+TIMEOUT = 180.0  # seconds of inactivity before the buttons disable
+
+
 class Paginator(discord.ui.View):
     """Shows one page (a list of embeds) at a time; buttons disable at the ends and on timeout."""
 
-    def __init__(self, pages: list[Page], *, owner_id: int, timeout: float = 180) -> None:
+    def __init__(self, pages: list[Page], *, owner_id: int, timeout: float = TIMEOUT) -> None:
         super().__init__(timeout=timeout)
         self.pages = pages
         self.owner_id = owner_id

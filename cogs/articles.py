@@ -31,15 +31,16 @@ def _escape(text: str) -> str:
     return discord.utils.escape_markdown(text)
 
 
-def posts_field(posts: list[service.PostRef]) -> str:
-    """Up to MAX_POSTS "• title (date)" lines within a field's limit, then how many more."""
+def posts_field(posts: list[service.PostRef], total: int) -> str:
+    """Up to MAX_POSTS "• title (date)" lines within a field's limit, then how many more of `total`."""
     lines: list[str] = []
     for index, post in enumerate(posts):
         line = f"• {_escape(shorten(post.title, 150))} ({post.date.isoformat()})"
-        if index == MAX_POSTS or len("\n".join([*lines, line])) + 20 > EMBED_FIELD_LIMIT:
-            lines.append(f"…and {len(posts) - index} more")
+        if index == MAX_POSTS or len("\n".join([*lines, line])) + 30 > EMBED_FIELD_LIMIT:
             break
         lines.append(line)
+    if total > len(lines):
+        lines.append(f"…and {total - len(lines):,} more (find them with /search)")
     return "\n".join(lines)
 
 
@@ -55,8 +56,8 @@ def article_pages(answer: ArticleAnswer) -> list[list[discord.Embed]]:
     last = embeds[-1]
     last.add_field(name="Treaty", value=field_value(answer.treaty), inline=False)
     if answer.posts:
-        noun = "post" if len(answer.posts) == 1 else "posts"
-        last.add_field(name=f"Cited in {len(answer.posts)} {noun}", value=posts_field(answer.posts), inline=False)
+        noun = "post" if answer.post_count == 1 else "posts"
+        last.add_field(name=f"Cited in {answer.post_count:,} {noun}", value=posts_field(answer.posts, answer.post_count), inline=False)
     if answer.also_in:
         others = "; ".join(answer.also_in)
         last.add_field(name="Also in", value=field_value(f"{others}. Pick one with the treaty option."), inline=False)

@@ -212,3 +212,16 @@ def test_query_terms():
     assert query_terms('  "Kim   Jong-un" (treaty) col:foo NEAR( * ') == ["Kim", "Jong", "un", "treaty", "col", "foo", "NEAR"]
     assert query_terms("Пайплайн 管道 café हिन्दी") == ["Пайплайн", "管道", "café", "हिन्दी"]
     assert query_terms("a " * 100) == ["a"] * 16
+
+
+def test_a_common_word_ranks_only_its_newest_matches(db, monkeypatch):
+    """Past RANKED_PER_KIND matches, only the newest are ranked: the best old match drops out."""
+    import bot.services.search as search_module
+
+    oldest = add_post(db, "Herring herring herring", "Herring quotas again.", day=1)
+    newer = [add_post(db, f"Market report {i}", f"Prices of herring and cod, week {i}.", day=2 + i) for i in range(4)]
+    assert search(db, query="herring")[0].id == oldest  # the title match wins while every match is ranked
+    monkeypatch.setattr(search_module, "RANKED_PER_KIND", 3)
+    hits = search(db, query="herring")
+    assert [h.kind for h in hits] == [POST] * 3
+    assert {h.id for h in hits} == set(newer[-3:])

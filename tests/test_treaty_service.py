@@ -163,14 +163,18 @@ def test_ambiguous_number_prefers_the_most_recently_discussed(db, tmp_path):
     assert [p.title for p in answer.posts] == ["Consultations"]
 
 
-def test_citing_posts_are_newest_first_and_deduplicated(db, tmp_path):
+def test_citing_posts_are_newest_first_and_deduplicated(db, tmp_path, monkeypatch):
     load_source(db, str(SAMPLE))
     body = "Article 4 of the Russia-DPRK treaty matters. Article 4 of the Russia-DPRK treaty, again, without a quote."
     load_post(db, tmp_path, date="June 25, 2024", title="Later post", body=body)
     load_post(db, tmp_path, date="June 1, 2024", title="Earlier post", body=body)
     answer = quote_article(db, number=4)
     assert [p.title for p in answer.posts] == ["Later post", SAMPLE_TITLE, "Earlier post"]
+    assert answer.post_count == 3
     assert answer.quoted_in.title == SAMPLE_TITLE  # the only post that quotes the words
+    monkeypatch.setattr("bot.services.articles.POSTS_LISTED", 2)  # the newest are named, all are counted
+    answer = quote_article(db, number=4)
+    assert [p.title for p in answer.posts] == ["Later post", SAMPLE_TITLE] and answer.post_count == 3
     entry = next(a for a in list_articles(db)[0].articles if a.number == 4)
     assert entry.post_count == 3 and ARTICLE_4.startswith(entry.preview) and len(entry.preview) == 200
 

@@ -18,7 +18,6 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import re
-import shutil
 import statistics
 import tempfile
 import time

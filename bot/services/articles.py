@@ -42,6 +42,8 @@ log = logging.getLogger(__name__)
 AUTOCOMPLETE_LIMIT = 25
 PREVIEW_CHARS = 200  # of each article, for /articles and autocomplete
 _REEXTRACT_BATCH = 500
+POSTS_LISTED = 25  # newest citing posts an answer names; the rest are counted
+QUOTES_CONSIDERED = 500  # newest quotes of an article among which its best wording is chosen
 _TEXT = "text"  # ArticleAnswer.source: the treaty's own text
 _QUOTE = "quote"  # the best quote from a post
 _NONE = "none"  # cited, but no post quotes its words
@@ -80,7 +82,8 @@ class ArticleAnswer:
     text: str | None  # the article's words; None when posts cite it without quoting it
     source: str  # "text" | "quote" | "none"
     quoted_in: PostRef | None  # the post the quote comes from (source == "quote")
-    posts: list[PostRef]  # posts citing the article, newest first
+    posts: list[PostRef]  # the newest POSTS_LISTED posts citing the article
+    post_count: int = 0  # how many posts cite it in all
     chapter: str | None = None
     also_in: list[str] = field(default_factory=list)  # other treaties with this number (none named)
 
@@ -160,19 +163,28 @@ class _Known:
         return (self.last_discussed is not None, self.last_discussed or dt.date.min, self.id)
 
 
-def _known(session: Session) -> list[_Known]:
-    """Treaties with a loaded text or a cited article, most recently discussed first."""
+def _treaties(session: Session) -> dict[int, _Known]:
+    """Every stored treaty with its aliases; articles and citations not yet read."""
     treaties = {
         t.id: _Known(id=t.id, name=t.name, title=t.title, has_text=t.has_text, aliases=[])
         for t in session.execute(select(Treaty.id, Treaty.name, Treaty.title, Treaty.has_text)).all()
     }
     for treaty_id, alias in session.execute(select(TreatyAlias.treaty_id, TreatyAlias.alias).order_by(TreatyAlias.id)):
         treaties[treaty_id].aliases.append(alias)
+    return treaties
+
+
+def _known(session: Session) -> list[_Known]:
+    """Treaties with a loaded text or a cited article, most recently discussed first.
+
+    One pass over the quote index (no join): for lists and error messages. /article itself
+    uses the targeted lookups below, which stay fast however many posts cite a treaty.
+    """
+    treaties = _treaties(session)
     for treaty_id, number, label in session.execute(select(Article.treaty_id, Article.number, Article.label)):
         treaties[treaty_id].articles[number] = label
     rows = session.execute(
-        select(Quote.treaty_id, Quote.number, func.count(func.distinct(Quote.post_id)), func.max(Post.date))
-        .join(Post, Post.id == Quote.post_id)
+        select(Quote.treaty_id, Quote.number, func.count(func.distinct(Quote.post_id)), func.max(Quote.post_date))
         .where(Quote.treaty_id.is_not(None))
         .group_by(Quote.treaty_id, Quote.number)
     ).all()
@@ -194,56 +206,71 @@ def _known_list(known: list[_Known]) -> str:
     return "Known treaties: " + "; ".join(f"{k.name} (articles {number_ranges(k.numbers)})" for k in known) + "."
 
 
-def _find(session: Session, known: list[_Known], name: str) -> _Known:
-    """The known treaty a user-typed name means, or a UserFacingError naming the known ones."""
+def _known_one(session: Session, treaty_id: int) -> _Known:
+    return next(k for k in _known(session) if k.id == treaty_id)
+
+
+def _has(session: Session, *, treaty_id: int, number: int | None = None) -> bool:
+    """Whether the treaty has article `number` (any article when None): loaded or cited."""
+    article = select(Article.id).where(Article.treaty_id == treaty_id)
+    quote = select(Quote.id).where(Quote.treaty_id == treaty_id)
+    if number is not None:
+        article, quote = article.where(Article.number == number), quote.where(Quote.number == number)
+    return any(session.execute(q.limit(1)).first() is not None for q in (article, quote))
+
+
+def _find(session: Session, name: str) -> _Known:
+    """The answerable treaty a user-typed name means, or a UserFacingError naming the known ones."""
     match = match_treaty(name, treaty_names(session))
+    found = match and next((k for k in _treaties(session).values() if k.name == match.name), None)
+    if found and _has(session, treaty_id=found.id):
+        return found
+    known = _known(session)
     if match is None:
         raise UserFacingError(f"No treaty called {shorten(name, 100)!r} is known. {_known_list(known)}")
-    found = next((k for k in known if k.name == match.name), None)
-    if found is None:
-        raise UserFacingError(f"No article of {match.name} is known yet (no text loaded, no post cites it). {_known_list(known)}")
-    return found
+    raise UserFacingError(f"No article of {match.name} is known yet (no text loaded, no post cites it). {_known_list(known)}")
 
 
-def _quote_rows(session: Session, *, treaty_id: int, number: int) -> list:
-    return session.execute(
-        select(Quote.text, Quote.comment_id, Post.id, Post.title, Post.date)
-        .join(Post, Post.id == Quote.post_id)
-        .where(Quote.treaty_id == treaty_id, Quote.number == number)
-        .order_by(Post.date.desc(), Post.id.desc(), Quote.offset)
+def _most_recently_discussed(session: Session, treaties: list[_Known]) -> list[_Known]:
+    for k in treaties:
+        k.last_discussed = session.execute(select(func.max(Quote.post_date)).where(Quote.treaty_id == k.id)).scalar()
+    return sorted(treaties, key=lambda k: k.rank(), reverse=True)
+
+
+def _citing_posts(session: Session, *, treaty_id: int, number: int) -> tuple[list[PostRef], int]:
+    """The newest POSTS_LISTED posts citing the article, and how many cite it in all."""
+    where = (Quote.treaty_id == treaty_id, Quote.number == number)
+    newest = session.execute(
+        select(Quote.post_date, Quote.post_id).distinct().where(*where)
+        .order_by(Quote.post_date.desc(), Quote.post_id.desc()).limit(POSTS_LISTED)
     ).all()
+    titles = dict(session.execute(select(Post.id, Post.title).where(Post.id.in_([r.post_id for r in newest]))).all())
+    count = session.execute(select(func.count(func.distinct(Quote.post_id))).where(*where)).scalar_one()
+    return [PostRef(id=r.post_id, title=titles[r.post_id], date=r.post_date) for r in newest], count
 
 
-def _best_quote(rows: list) -> tuple[str, PostRef] | None:
-    """Body quotes before comment quotes, then the longest, then the newest post (rows come newest first)."""
-    quoted = [r for r in rows if r.text]
-    if not quoted:
-        return None
-    best = min(enumerate(quoted), key=lambda ir: (ir[1].comment_id is not None, -len(ir[1].text), ir[0]))[1]
-    return best.text, PostRef(id=best.id, title=best.title, date=best.date)
-
-
-def _best_quotes(session: Session, *, treaty_id: int) -> dict[int, str]:
-    """The best quote of each cited article of a treaty (for previews)."""
+def _best_quote(session: Session, *, treaty_id: int, number: int):
+    """The article's best wording among its newest QUOTES_CONSIDERED quotes: quotes in post bodies
+    before quotes in comments, then the longest, then the newest. A row (text, comment_id, post_id)."""
     rows = session.execute(
-        select(Quote.number, Quote.text, Quote.comment_id, Post.id, Post.title, Post.date)
-        .join(Post, Post.id == Quote.post_id)
-        .where(Quote.treaty_id == treaty_id, Quote.text.is_not(None))
-        .order_by(Post.date.desc(), Post.id.desc(), Quote.offset)
+        select(Quote.text, Quote.comment_id, Quote.post_id)
+        .where(Quote.treaty_id == treaty_id, Quote.number == number, Quote.text.is_not(None))
+        .order_by(Quote.post_date.desc(), Quote.post_id.desc(), Quote.offset)
+        .limit(QUOTES_CONSIDERED)
     ).all()
-    by_number: dict[int, list] = {}
-    for row in rows:
-        by_number.setdefault(row.number, []).append(row)
-    return {n: best[0] for n, rs in by_number.items() if (best := _best_quote(rs))}
+    if not rows:
+        return None
+    return min(enumerate(rows), key=lambda ir: (ir[1].comment_id is not None, -len(ir[1].text), ir[0]))[1]
 
 
-def _previews(session: Session, *, treaty_id: int) -> dict[int, str]:
-    """The start of each article of a treaty: its own text when loaded, else its best quote."""
-    texts = session.execute(
-        select(Article.number, func.substr(Article.text, 1, PREVIEW_CHARS)).where(Article.treaty_id == treaty_id)
-    ).all()
-    quotes = {n: q[:PREVIEW_CHARS] for n, q in _best_quotes(session, treaty_id=treaty_id).items()}
-    return quotes | dict(texts)
+def _preview(session: Session, *, treaty: _Known, number: int) -> str:
+    """The start of an article: its own text when loaded, else its best quote."""
+    if number in treaty.articles:
+        return session.execute(
+            select(func.substr(Article.text, 1, PREVIEW_CHARS)).where(Article.treaty_id == treaty.id, Article.number == number)
+        ).scalar() or ""
+    best = _best_quote(session, treaty_id=treaty.id, number=number)
+    return best.text[:PREVIEW_CHARS] if best else ""
 
 
 # --------------------------------------------------------------------------- loading
@@ -336,54 +363,62 @@ def load_treaty(db: Database, *, path_or_text: str | Path, name: str, aliases: l
 def quote_article(db: Database, *, number: int, treaty: str | None = None) -> ArticleAnswer:
     """Article `number` of `treaty` (or of the most recently discussed treaty that has it)."""
     with db.session() as session:
-        known = _known(session)
         if treaty and treaty.strip():
-            chosen = _find(session, known, treaty)
-            if number not in chosen.numbers:
+            chosen = _find(session, treaty)
+            if not _has(session, treaty_id=chosen.id, number=number):
+                numbers = _known_one(session, chosen.id).numbers
                 raise UserFacingError(
                     f"Article {number} of {chosen.name} is not known. "
-                    f"Known articles of {chosen.name}: {number_ranges(chosen.numbers)}."
+                    f"Known articles of {chosen.name}: {number_ranges(numbers)}."
                 )
             also: list[str] = []
         else:
-            having = [k for k in known if number in k.numbers]  # already most recently discussed first
+            having = [k for k in _treaties(session).values() if _has(session, treaty_id=k.id, number=number)]
             if not having:
+                known = _known(session)
                 if not known:
                     raise UserFacingError(f"Article {number} is not known. {_known_list(known)}")
                 raise UserFacingError(f"Article {number} is not known in any treaty. {_known_list(known)}")
-            chosen, also = having[0], [k.name for k in having[1:]]
+            chosen, *others = _most_recently_discussed(session, having)
+            also = [k.name for k in others]
 
-        rows = _quote_rows(session, treaty_id=chosen.id, number=number)
-        posts = list({r.id: PostRef(id=r.id, title=r.title, date=r.date) for r in rows}.values())
+        posts, post_count = _citing_posts(session, treaty_id=chosen.id, number=number)
         article = session.execute(select(Article).where(Article.treaty_id == chosen.id, Article.number == number)).scalar()
         if article is not None:
             return ArticleAnswer(
                 treaty=chosen.name, number=number, label=article.label, text=article.text, source=_TEXT,
-                quoted_in=None, posts=posts, chapter=article.chapter, also_in=also,
+                quoted_in=None, posts=posts, post_count=post_count, chapter=article.chapter, also_in=also,
             )
-        best = _best_quote(rows)
+        best = _best_quote(session, treaty_id=chosen.id, number=number)
+        quoted_in = None
+        if best is not None:
+            post = session.execute(select(Post.id, Post.title, Post.date).where(Post.id == best.post_id)).one()
+            quoted_in = PostRef(id=post.id, title=post.title, date=post.date)
         return ArticleAnswer(
-            treaty=chosen.name, number=number, label=str(number), text=best[0] if best else None,
-            source=_QUOTE if best else _NONE, quoted_in=best[1] if best else None, posts=posts, also_in=also,
+            treaty=chosen.name, number=number, label=str(number), text=best.text if best else None,
+            source=_QUOTE if best else _NONE, quoted_in=quoted_in, posts=posts, post_count=post_count, also_in=also,
         )
 
 
 def list_articles(db: Database, *, treaty: str | None = None) -> list[TreatyArticles]:
-    """The known treaties (or the one named) and their articles, most recently discussed first."""
+    """The known treaties (or the one named) and their articles, most recently discussed first.
+
+    Previews (the start of each article) only for one named treaty: the full list names numbers.
+    """
     with db.session() as session:
-        known = _known(session)
         if treaty and treaty.strip():
-            known = [_find(session, known, treaty)]
+            known = [_known_one(session, _find(session, treaty).id)]
+        else:
+            known = _known(session)
         out = []
         for k in known:
-            previews = _previews(session, treaty_id=k.id)
             entries = [
                 ArticleEntry(
                     number=n,
                     label=k.articles.get(n, str(n)),
                     has_text=n in k.articles,
                     post_count=k.cited.get(n, 0),
-                    preview=previews.get(n, ""),
+                    preview=_preview(session, treaty=k, number=n) if len(known) == 1 else "",
                 )
                 for n in k.numbers
             ]
@@ -435,30 +470,32 @@ def _short_name(k: _Known) -> str:
 
 
 def article_choices(db: Database, *, treaty: str | None = None, current: str = "") -> list[Choice]:
-    """Article numbers (of the typed treaty, else of every known treaty) with a short preview."""
+    """Article numbers (of the typed treaty, else of every known treaty) with a short preview.
+
+    Previews are read only for candidates, until AUTOCOMPLETE_LIMIT choices are found.
+    """
+    typed = current.strip().casefold()
+    choices: list[Choice] = []
     with db.session() as session:
         known = _known(session)
         if treaty and treaty.strip():
             try:
-                known = [_find(session, known, treaty)]
+                known = [_known_one(session, _find(session, treaty).id)]
             except UserFacingError:
                 pass  # half-typed treaty: offer every treaty's articles
-        previews = {k.id: _previews(session, treaty_id=k.id) for k in known}
-    typed = current.strip().casefold()
-    choices: list[Choice] = []
-    for number in sorted({n for k in known for n in k.numbers}):
-        having = [k for k in known if number in k.numbers]  # most recently discussed first
-        k = having[0]
-        preview = " ".join(previews[k.id].get(number, "").split())
-        label = k.articles.get(number, str(number))
-        if typed.isdigit() and not str(number).startswith(typed):
-            continue
-        if typed and not typed.isdigit() and not (label.casefold() == typed or typed in preview.casefold()):
-            continue
-        where = "" if len(known) == 1 else f" ({_short_name(k)}{f' +{len(having) - 1}' if len(having) > 1 else ''})"
-        head = f"Article {label}{where}"
-        name = f"{head}: {preview}" if preview else f"{head}: cited in {k.cited.get(number, 0)} post(s)"
-        choices.append(Choice(name=shorten(name, CHOICE_NAME_LIMIT), value=number))
-        if len(choices) == AUTOCOMPLETE_LIMIT:
-            break
+        for number in sorted({n for k in known for n in k.numbers}):
+            if typed.isdigit() and not str(number).startswith(typed):
+                continue
+            having = [k for k in known if number in k.numbers]  # most recently discussed first
+            k = having[0]
+            label = k.articles.get(number, str(number))
+            preview = " ".join(_preview(session, treaty=k, number=number).split())
+            if typed and not typed.isdigit() and not (label.casefold() == typed or typed in preview.casefold()):
+                continue
+            where = "" if len(known) == 1 else f" ({_short_name(k)}{f' +{len(having) - 1}' if len(having) > 1 else ''})"
+            head = f"Article {label}{where}"
+            name = f"{head}: {preview}" if preview else f"{head}: cited in {k.cited.get(number, 0)} post(s)"
+            choices.append(Choice(name=shorten(name, CHOICE_NAME_LIMIT), value=number))
+            if len(choices) == AUTOCOMPLETE_LIMIT:
+                break
     return choices

@@ -59,7 +59,9 @@ def extract_quotes(session: Session, *, post_ids: list[int]) -> int:
     rows: list[dict] = []
     connection = session.connection()  # core statements: the ORM layer cost more than the work
     connection.execute(delete(Quote).where(Quote.post_id.in_(post_ids)))
-    bodies = dict(connection.execute(select(Post.id, Post.body).where(Post.id.in_(post_ids))).all())
+    posts = connection.execute(select(Post.id, Post.body, Post.date).where(Post.id.in_(post_ids))).all()
+    bodies = {p.id: p.body for p in posts}
+    dates = {p.id: p.date for p in posts}
     comments = connection.execute(
         select(Comment.id, Comment.post_id, Comment.text).where(Comment.post_id.in_(post_ids))
     ).all()
@@ -82,7 +84,8 @@ def extract_quotes(session: Session, *, post_ids: list[int]) -> int:
                     treaty_ids[ref.treaty.name] = ensure_treaty(session, treaty=ref.treaty)
                 treaty_id = treaty_ids[ref.treaty.name]
             rows.append(
-                {"post_id": post_id, "comment_id": comment_id, "treaty_id": treaty_id, "number": ref.number, "text": ref.quote, "offset": ref.start}
+                {"post_id": post_id, "comment_id": comment_id, "treaty_id": treaty_id, "number": ref.number, "text": ref.quote, "offset": ref.start,
+                 "post_date": dates[post_id]}
             )
     if rows:
         connection.execute(insert(Quote), rows)

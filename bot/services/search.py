@@ -11,9 +11,11 @@ Decisions where the issue leaves room:
 - Every word must match; when no document has them all, any word may match (still ranked).
 - Ranking: bm25 (SQLite, title weighted x4) / ts_rank (PostgreSQL, title weight A) per kind;
   the kinds are merged by score. Scores of different kinds are only roughly comparable.
-- At most `limit` hits (default 50) are returned and nothing is counted, so a common word on a
-  store of 100k posts costs one bounded top-N query per kind, and snippets are made only for the
-  rows that are returned.
+- Only the newest RANKED_PER_KIND (2,000) matches of each kind are ranked: a word found in
+  80k posts is not selective, and ranking every match cost ~250 ms at 100k posts / 1M comments
+  (bench/README.md); among recent matches the best still come first.
+- At most `limit` hits (default 25) are returned and nothing is counted, and snippets are made
+  only for the rows that are returned.
 """
 
 from __future__ import annotations
@@ -35,7 +37,8 @@ log = logging.getLogger(__name__)
 
 MAX_TERMS = 16  # words of a query that are used; more only slow the query down
 MAX_TERM_LENGTH = 64
-DEFAULT_LIMIT = 50
+DEFAULT_LIMIT = 25  # hits shown: five pages of five
+RANKED_PER_KIND = 2000  # newest matches of each kind (post, comment, article) ranked by relevance
 SNIPPET_WORDS = 24
 SNIPPET_LIMIT = 450  # characters of markdown, roughly; a snippet may end one piece later
 PIECE_LIMIT = 300  # of one run of text or one matched token
@@ -128,11 +131,14 @@ def _escape(part: str, *, plain: bool = False) -> str:
 # --------------------------------------------------------------------------- SQLite (FTS5)
 
 # Rank in a subquery (bm25 only, bounded by LIMIT), then make snippets for those rows alone.
+# Only the newest RANKED_PER_KIND matches are ranked: rowids grow with time, and FTS5 walks them
+# newest first cheaply, while bm25 over every match of a common word costs ~1 µs a row.
+_FLOOR = "coalesce((SELECT rowid FROM {fts} WHERE {fts} MATCH :q ORDER BY rowid DESC LIMIT 1 OFFSET :ranked), 0)"
 _SQLITE = {
     POST: """
         SELECT p.id, top.score, p.title, highlight(post_fts, 0, :start, :stop), snippet(post_fts, 1, :start, :stop, '…', :words),
                p.id, p.date, NULL, NULL
-        FROM (SELECT rowid AS id, -bm25(post_fts, 4.0, 1.0) AS score FROM post_fts WHERE post_fts MATCH :q
+        FROM (SELECT rowid AS id, -bm25(post_fts, 4.0, 1.0) AS score FROM post_fts WHERE post_fts MATCH :q AND rowid >= {floor}
               ORDER BY bm25(post_fts, 4.0, 1.0) LIMIT :limit) AS top
         JOIN post_fts ON post_fts.rowid = top.id
         JOIN post AS p ON p.id = top.id
@@ -141,7 +147,7 @@ _SQLITE = {
     COMMENT: """
         SELECT c.id, top.score, p.title, NULL, snippet(comment_fts, 0, :start, :stop, '…', :words),
                p.id, p.date, c.author, NULL
-        FROM (SELECT rowid AS id, -bm25(comment_fts) AS score FROM comment_fts WHERE comment_fts MATCH :q
+        FROM (SELECT rowid AS id, -bm25(comment_fts) AS score FROM comment_fts WHERE comment_fts MATCH :q AND rowid >= {floor}
               ORDER BY bm25(comment_fts) LIMIT :limit) AS top
         JOIN comment_fts ON comment_fts.rowid = top.id
         JOIN comment AS c ON c.id = top.id
@@ -151,7 +157,7 @@ _SQLITE = {
     ARTICLE: """
         SELECT a.id, top.score, t.name, NULL, snippet(article_fts, 0, :start, :stop, '…', :words),
                NULL, NULL, NULL, a.label
-        FROM (SELECT rowid AS id, -bm25(article_fts) AS score FROM article_fts WHERE article_fts MATCH :q
+        FROM (SELECT rowid AS id, -bm25(article_fts) AS score FROM article_fts WHERE article_fts MATCH :q AND rowid >= {floor}
               ORDER BY bm25(article_fts) LIMIT :limit) AS top
         JOIN article_fts ON article_fts.rowid = top.id
         JOIN article AS a ON a.id = top.id
@@ -161,36 +167,47 @@ _SQLITE = {
 }
 
 
+def _sqlite_sql(kind: str) -> str:
+    return _SQLITE[kind].replace("{floor}", _FLOOR.format(fts=f"{kind}_fts"))
+
+
 def _fts5_query(terms: list[str], *, any_term: bool) -> str:
     """Each term as a quoted FTS5 string: never parsed as syntax (terms hold no quotes)."""
     return (" OR " if any_term else " ").join(f'"{t}"' for t in terms)
 
 
 def _sqlite_search(session: Session, terms: list[str], *, any_term: bool, limit: int) -> list[SearchHit]:
-    params = {"q": _fts5_query(terms, any_term=any_term), "start": _START, "stop": _STOP, "words": SNIPPET_WORDS, "limit": limit}
-    return [hit for kind, sql in _SQLITE.items() for hit in _hits(kind, session.execute(text(sql), params).all())]
+    params = {
+        "q": _fts5_query(terms, any_term=any_term), "start": _START, "stop": _STOP, "words": SNIPPET_WORDS,
+        "limit": limit, "ranked": RANKED_PER_KIND - 1,
+    }
+    return [hit for kind in _SQLITE for hit in _hits(kind, session.execute(text(_sqlite_sql(kind)), params).all())]
 
 
 # --------------------------------------------------------------------------- PostgreSQL (tsvector)
 
+# As on SQLite, only the newest RANKED_PER_KIND matches are ranked (ids grow with time).
 _PG = {
     POST: """
         SELECT p.id, top.score, p.title, ts_headline('english', p.title, {q}, :title_options),
                ts_headline('english', p.body, {q}, :options), p.id, p.date, NULL, NULL
-        FROM (SELECT id, ts_rank(search_vector, {q}) AS score FROM post WHERE search_vector @@ {q}
+        FROM (SELECT id, ts_rank(search_vector, {q}) AS score
+              FROM (SELECT id, search_vector FROM post WHERE search_vector @@ {q} ORDER BY id DESC LIMIT :ranked) AS recent
               ORDER BY score DESC LIMIT :limit) AS top
         JOIN post AS p ON p.id = top.id
     """,
     COMMENT: """
         SELECT c.id, top.score, p.title, NULL, ts_headline('english', c.text, {q}, :options), p.id, p.date, c.author, NULL
-        FROM (SELECT id, ts_rank(search_vector, {q}) AS score FROM comment WHERE search_vector @@ {q}
+        FROM (SELECT id, ts_rank(search_vector, {q}) AS score
+              FROM (SELECT id, search_vector FROM comment WHERE search_vector @@ {q} ORDER BY id DESC LIMIT :ranked) AS recent
               ORDER BY score DESC LIMIT :limit) AS top
         JOIN comment AS c ON c.id = top.id
         JOIN post AS p ON p.id = c.post_id
     """,
     ARTICLE: """
         SELECT a.id, top.score, t.name, NULL, ts_headline('english', a.text, {q}, :options), NULL, NULL, NULL, a.label
-        FROM (SELECT id, ts_rank(search_vector, {q}) AS score FROM article WHERE search_vector @@ {q}
+        FROM (SELECT id, ts_rank(search_vector, {q}) AS score
+              FROM (SELECT id, search_vector FROM article WHERE search_vector @@ {q} ORDER BY id DESC LIMIT :ranked) AS recent
               ORDER BY score DESC LIMIT :limit) AS top
         JOIN article AS a ON a.id = top.id
         JOIN treaty AS t ON t.id = a.treaty_id
@@ -200,7 +217,7 @@ _PG = {
 
 def _pg_search(session: Session, terms: list[str], *, any_term: bool, limit: int) -> list[SearchHit]:
     """plainto_tsquery never fails on any text; OR combines one tsquery per term."""
-    params: dict = {"options": _HEADLINE_OPTIONS, "title_options": _TITLE_OPTIONS, "limit": limit}
+    params: dict = {"options": _HEADLINE_OPTIONS, "title_options": _TITLE_OPTIONS, "limit": limit, "ranked": RANKED_PER_KIND}
     if any_term:
         params |= {f"t{i}": t for i, t in enumerate(terms)}
         tsquery = "(" + " || ".join(f"plainto_tsquery('english', :t{i})" for i in range(len(terms))) + ")"
