@@ -87,7 +87,8 @@ def search_pages(query: str, hits: list[SearchHit]) -> list[Page]:
     for start in range(0, len(hits), HITS_PER_PAGE):
         blocks = [hit_block(start + i + 1, h) for i, h in enumerate(hits[start : start + HITS_PER_PAGE])]
         embed = discord.Embed(title=title, description="\n\n".join(blocks), colour=COLOUR)
-        embed.set_footer(text=f"{len(hits)} best matches · posts, comments and treaty articles")
+        best = "1 match" if len(hits) == 1 else f"{len(hits)} best matches"
+        embed.set_footer(text=f"{best} · posts, comments and treaty articles")
         pages.append([embed])
     return pages
 

@@ -213,7 +213,8 @@ def _known_one(session: Session, treaty_id: int) -> _Known:
 def _has(session: Session, *, treaty_id: int, number: int | None = None) -> bool:
     """Whether the treaty has article `number` (any article when None): loaded or cited."""
     article = select(Article.id).where(Article.treaty_id == treaty_id)
-    quote = select(Quote.id).where(Quote.treaty_id == treaty_id)
+    # Ordered as an index is: PostgreSQL's planner otherwise may pick a table scan for LIMIT 1.
+    quote = select(Quote.post_date).where(Quote.treaty_id == treaty_id).order_by(Quote.post_date.desc())
     if number is not None:
         article, quote = article.where(Article.number == number), quote.where(Quote.number == number)
     return any(session.execute(q.limit(1)).first() is not None for q in (article, quote))

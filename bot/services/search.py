@@ -11,7 +11,7 @@ Decisions where the issue leaves room:
 - Every word must match; when no document has them all, any word may match (still ranked).
 - Ranking: bm25 (SQLite, title weighted x4) / ts_rank (PostgreSQL, title weight A) per kind;
   the kinds are merged by score. Scores of different kinds are only roughly comparable.
-- Only the newest RANKED_PER_KIND (2,000) matches of each kind are ranked: a word found in
+- Only the newest RANKED_PER_KIND (1,000) matches of each kind are ranked: a word found in
   80k posts is not selective, and ranking every match cost ~250 ms at 100k posts / 1M comments
   (bench/README.md); among recent matches the best still come first.
 - At most `limit` hits (default 25) are returned and nothing is counted, and snippets are made
@@ -38,7 +38,7 @@ log = logging.getLogger(__name__)
 MAX_TERMS = 16  # words of a query that are used; more only slow the query down
 MAX_TERM_LENGTH = 64
 DEFAULT_LIMIT = 25  # hits shown: five pages of five
-RANKED_PER_KIND = 2000  # newest matches of each kind (post, comment, article) ranked by relevance
+RANKED_PER_KIND = 1000  # newest matches of each kind (post, comment, article) ranked by relevance
 SNIPPET_WORDS = 24
 SNIPPET_LIMIT = 450  # characters of markdown, roughly; a snippet may end one piece later
 PIECE_LIMIT = 300  # of one run of text or one matched token
