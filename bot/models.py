@@ -186,7 +186,7 @@ class DigestRun(SQLModel, table=True):
     guild_id: int = _snowflake(nullable=False, index=True)
     channel_id: int = _snowflake(nullable=False)
     local_date: dt.date
-    status: str = Field(max_length=16)  # claimed, sent, empty, failed, skipped
+    status: str = Field(max_length=16)  # claimed, sent, partial (some messages failed), empty, failed, skipped
     reason: str | None = Field(default=None, sa_column=Column(Text))
     attempts: int = 0
     post_count: int = 0

@@ -151,8 +151,8 @@ def test_build_digest_content(db):
     new = add_post(db, "Summit ends", now=now, comments=2)
     with db.session() as session:
         treaty = session.execute(insert(Treaty).values(name="Russia–DPRK Treaty", created_at=now, provenance="", has_text=False).returning(Treaty.id)).scalar_one()
-        session.execute(insert(Quote).values(post_id=new, treaty_id=treaty, number=4, offset=10))
-        session.execute(insert(Quote).values(post_id=new, treaty_id=treaty, number=4, offset=50))
+        session.execute(insert(Quote).values(post_id=new, treaty_id=treaty, number=4, offset=10, post_date=now.date()))
+        session.execute(insert(Quote).values(post_id=new, treaty_id=treaty, number=4, offset=50, post_date=now.date()))
         session.execute(
             insert(Comment).values(
                 post_id=old, position=0, author="Zoe <@123>", text="still relevant", origin="discord", created_at=now, posted_at=now
