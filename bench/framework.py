@@ -118,16 +118,11 @@ def timer() -> Iterator[Callable[[], float]]:
 
 
 def postgres_admin_url() -> str | None:
-    """TEST_DATABASE_URL with the psycopg driver, as tests/conftest.py reads it."""
-    url = os.environ.get("TEST_DATABASE_URL")
-    if not url:
-        return None
-    from sqlalchemy.engine import make_url
+    """TEST_DATABASE_URL as Settings reads a DATABASE_URL (postgresql:// means psycopg), as tests do."""
+    from bot.settings import Settings
 
-    parsed = make_url(url)
-    if parsed.drivername == "postgresql":
-        parsed = parsed.set(drivername="postgresql+psycopg")
-    return parsed.render_as_string(hide_password=False)
+    url = os.environ.get("TEST_DATABASE_URL")
+    return Settings(database_url=url).database_url if url else None
 
 
 @contextlib.contextmanager

@@ -29,13 +29,9 @@ def corpus(*parts: str) -> Path:
 
 
 def postgres_admin_url() -> str | None:
+    """TEST_DATABASE_URL as Settings reads a DATABASE_URL (postgresql:// means psycopg)."""
     url = os.environ.get("TEST_DATABASE_URL")
-    if not url:
-        return None
-    parsed = make_url(url)
-    if parsed.drivername == "postgresql":
-        parsed = parsed.set(drivername="postgresql+psycopg")
-    return parsed.render_as_string(hide_password=False)
+    return Settings(database_url=url).database_url if url else None
 
 
 @pytest.fixture

@@ -95,7 +95,8 @@ async def scheduler_rows(ctx: Context, tmp: Path) -> list[Row]:
     url = f"sqlite:///{tmp / 'digest.db'}"
     bot = create_bot(Settings(database_url=url))
     console.print(f"  scheduler: {channels_n:,} subscribed channels ...")
-    async with simcord.run(bot) as env:
+    # Sending 10,000 digests takes tens of seconds of wall time inside one advance_time.
+    async with simcord.run(bot, settle_timeout=600) as env:
         now = env.now()
         # The digest fires at the next whole hour (+ a minute's margin), local UTC.
         fire = (now + dt.timedelta(hours=1, minutes=1)).replace(minute=0, second=0, microsecond=0)
