@@ -118,7 +118,7 @@ def timer() -> Iterator[Callable[[], float]]:
 
 
 def postgres_admin_url() -> str | None:
-    """TEST_DATABASE_URL as Settings reads a DATABASE_URL (postgresql:// means psycopg), as tests do."""
+    """TEST_DATABASE_URL as Settings reads a DATABASE_URL (postgresql:// means psycopg)."""
     from bot.settings import Settings
 
     url = os.environ.get("TEST_DATABASE_URL")
@@ -127,11 +127,11 @@ def postgres_admin_url() -> str | None:
 
 @contextlib.contextmanager
 def scratch_postgres(admin_url: str, label: str) -> Iterator[str]:
-    """A fresh PostgreSQL database for one scenario, dropped afterwards (like the postgres_url fixture)."""
+    """A fresh PostgreSQL database, dropped afterwards: one per scenario here, one per test in tests/."""
     from sqlalchemy import create_engine, text
     from sqlalchemy.engine import make_url
 
-    name = f"postbot_bench_{label}_{uuid.uuid4().hex[:8]}"
+    name = f"postbot_{label}_{uuid.uuid4().hex[:12]}"
     engine = create_engine(admin_url, isolation_level="AUTOCOMMIT")
     with engine.connect() as connection:
         connection.execute(text(f'CREATE DATABASE "{name}"'))

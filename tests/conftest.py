@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-import os
-import uuid
 from pathlib import Path
 
 import pytest
-from sqlalchemy import create_engine, text
-from sqlalchemy.engine import make_url
 
+from bench.framework import postgres_admin_url, scratch_postgres
 from bot import Settings, create_bot
 from bot.db import Database
 
@@ -28,28 +25,14 @@ def corpus(*parts: str) -> Path:
     return path
 
 
-def postgres_admin_url() -> str | None:
-    """TEST_DATABASE_URL as Settings reads a DATABASE_URL (postgresql:// means psycopg)."""
-    url = os.environ.get("TEST_DATABASE_URL")
-    return Settings(database_url=url).database_url if url else None
-
-
 @pytest.fixture
 def postgres_url():
     """A fresh, empty PostgreSQL database for one test, dropped afterwards."""
     admin = postgres_admin_url()
     if admin is None:
         pytest.skip("TEST_DATABASE_URL not set")
-    name = f"postbot_test_{uuid.uuid4().hex[:12]}"
-    engine = create_engine(admin, isolation_level="AUTOCOMMIT")
-    with engine.connect() as connection:
-        connection.execute(text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield make_url(admin).set(database=name).render_as_string(hide_password=False)
-    finally:
-        with engine.connect() as connection:
-            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        engine.dispose()
+    with scratch_postgres(admin, "test") as url:
+        yield url
 
 
 @pytest.fixture
