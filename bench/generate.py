@@ -234,16 +234,16 @@ def _schema_revision() -> str:
 def build_store(url: str, n: int, seed: int = 0, *, batch: int = 2000, progress=None) -> dict:
     """Fill an empty database at ``url`` with n generated posts, their comments and quotes.
 
-    Rows go in with core ``executemany`` in transactions of ``batch`` posts; ids are assigned
-    here so comments and quotes need no round trip. Treaties are the catalog's (as the loader
+    Rows go in with core ``executemany`` in transactions of ``batch`` posts; post ids are
+    assigned here so comments and quotes need no round trip. Treaties are the catalog's (as the loader
     would create them on first mention). Returns counts.
     """
     from sqlalchemy import insert, select
 
     from bot.articles import known_treaties, match_treaty
     from bot.db import Database
-    from bot.models import ORIGIN_POST, Comment, Post, Quote, Treaty, TreatyAlias
-    from bot.store import content_hash, post_key
+    from bot.models import Comment, Post, Quote, Treaty, TreatyAlias
+    from bot.store import comment_rows, content_hash, post_key, post_values
 
     database = Database(url)
     database.upgrade()
@@ -265,7 +265,6 @@ def build_store(url: str, n: int, seed: int = 0, *, batch: int = 2000, progress=
         found = match_treaty(phrase.removeprefix("the "), treaties)
         phrase_ids[phrase] = treaty_ids.get(found.name) if found else None
 
-    comment_id = 0
     posts: list[dict] = []
     comments: list[dict] = []
     quotes: list[dict] = []
@@ -287,39 +286,9 @@ def build_store(url: str, n: int, seed: int = 0, *, batch: int = 2000, progress=
 
     for post_id, (parsed, generated) in enumerate(generate(n, seed), start=1):
         loaded = now + dt.timedelta(seconds=post_id)
-        posts.append(
-            {
-                "id": post_id,
-                "key": post_key(parsed),
-                "date": parsed.date,
-                "title": parsed.title,
-                "headline": parsed.headline,
-                "source": parsed.source,
-                "author": parsed.author,
-                "body": parsed.body,
-                "truncated": parsed.truncated,
-                "labels": "",
-                "link": None,
-                "origin": f"bench/{post_id}.txt",
-                "content_hash": content_hash(parsed),
-                "loaded_at": loaded,
-                "updated_at": loaded,
-            }
-        )
-        for c in parsed.comments:
-            comment_id += 1
-            comments.append(
-                {
-                    "id": comment_id,
-                    "post_id": post_id,
-                    "position": c.position,
-                    "author": c.author,
-                    "text": c.text,
-                    "posted_at": c.posted_at,
-                    "origin": ORIGIN_POST,
-                    "created_at": loaded,
-                }
-            )
+        posts.append({"id": post_id, "key": post_key(parsed), "loaded_at": loaded,
+                      **post_values(parsed, origin=f"bench/{post_id}.txt", digest=content_hash(parsed), now=loaded)})
+        comments.extend(comment_rows(post_id, parsed.comments, loaded))
         for q in generated:
             # Which comment holds it does not matter for the figures; the body offset neither.
             quotes.append(

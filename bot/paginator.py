@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
+
 import discord
 
 from bot.render import NO_MENTIONS
 
 Page = list[discord.Embed]
-
 
 TIMEOUT = 180.0  # seconds of inactivity before the buttons disable
 
@@ -74,3 +75,17 @@ class Paginator(discord.ui.View):
             self.message = await interaction.original_response()
         if len(self.pages) <= 1:
             self.stop()
+
+
+class LazyPaginator(Paginator):
+    """A Paginator whose pages (after the first) are fetched when first shown."""
+
+    def __init__(self, first: Page, count: int, fetch: Callable[[int], Awaitable[Page]], *, owner_id: int) -> None:
+        super().__init__([first] + [[] for _ in range(count - 1)], owner_id=owner_id)
+        self.fetch = fetch
+
+    async def _show(self, interaction: discord.Interaction, index: int) -> None:
+        index = max(0, min(index, len(self.pages) - 1))
+        if not self.pages[index]:
+            self.pages[index] = await self.fetch(index)
+        await super()._show(interaction, index)

@@ -92,7 +92,8 @@ def content_hash(parsed: ParsedPost) -> str:
     return hashlib.sha256(json.dumps(payload, ensure_ascii=False).encode()).hexdigest()
 
 
-def _post_values(parsed: ParsedPost, *, origin: str, digest: str, now: dt.datetime) -> dict:
+def post_values(parsed: ParsedPost, *, origin: str, digest: str, now: dt.datetime) -> dict:
+    """A post's column values (the bench's bulk builder uses them too)."""
     return {
         "date": parsed.date,
         "title": parsed.title,
@@ -109,7 +110,8 @@ def _post_values(parsed: ParsedPost, *, origin: str, digest: str, now: dt.dateti
     }
 
 
-def _comment_rows(post_id: int, comments: list[ParsedComment], now: dt.datetime) -> list[dict]:
+def comment_rows(post_id: int, comments: list[ParsedComment], now: dt.datetime) -> list[dict]:
+    """Insert rows of a post's own comments, in order."""
     return [
         {
             "post_id": post_id,
@@ -147,18 +149,18 @@ def upsert_post(session: Session, *, parsed: ParsedPost, origin: str, now: dt.da
         same = connection.execute(select(Post.id).where(Post.content_hash == digest).limit(1)).scalar()
         if same is not None:
             return UNCHANGED, same
-        values = _post_values(parsed, origin=origin, digest=digest, now=now)
+        values = post_values(parsed, origin=origin, digest=digest, now=now)
         post_id = connection.execute(_INSERT_POST, {"key": key, "loaded_at": now, **values}).scalar_one()
         status = LOADED
     elif row.content_hash == digest:
         return UNCHANGED, row.id
     else:
         post_id = row.id
-        connection.execute(update(Post).where(Post.id == post_id).values(**_post_values(parsed, origin=origin, digest=digest, now=now)))
+        connection.execute(update(Post).where(Post.id == post_id).values(**post_values(parsed, origin=origin, digest=digest, now=now)))
         connection.execute(delete(Comment).where(Comment.post_id == post_id, Comment.origin == ORIGIN_POST))
         status = UPDATED
     if parsed.comments:
-        connection.execute(_INSERT_COMMENT, _comment_rows(post_id, parsed.comments, now))
+        connection.execute(_INSERT_COMMENT, comment_rows(post_id, parsed.comments, now))
     return status, post_id
 
 

@@ -8,14 +8,13 @@ loaded at once. /load answers ephemerally: it is an admin's report, not news for
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable
 
 import discord
 from discord import app_commands
 from discord.ext import commands
 
 from bot.errors import UserFacingError
-from bot.paginator import Page, Paginator
+from bot.paginator import LazyPaginator, Page, Paginator
 from bot.render import CHOICE_NAME_LIMIT, EMBED_TITLE_LIMIT, NO_MENTIONS, field_value, shorten
 from bot.services import comments as comment_service
 from bot.services import posts as service
@@ -93,20 +92,6 @@ def search_pages(query: str, hits: list[SearchHit]) -> list[Page]:
     return pages
 
 
-class LazyPaginator(Paginator):
-    """A Paginator whose pages (after the first) are fetched when first shown."""
-
-    def __init__(self, first: Page, count: int, fetch: Callable[[int], Awaitable[Page]], *, owner_id: int) -> None:
-        super().__init__([first] + [[] for _ in range(count - 1)], owner_id=owner_id)
-        self.fetch = fetch
-
-    async def _show(self, interaction: discord.Interaction, index: int) -> None:
-        index = max(0, min(index, len(self.pages) - 1))
-        if not self.pages[index]:
-            self.pages[index] = await self.fetch(index)
-        await super()._show(interaction, index)
-
-
 def upload_report(filename: str, result: service.UploadResult) -> str:
     name = f"`{shorten(filename, 100).replace('`', '')}`"
     if result.kind is None:
@@ -166,8 +151,7 @@ class Posts(commands.Cog):
     @app_commands.describe(query="Words to find in posts, comments and treaty articles")
     async def search(self, interaction: discord.Interaction, query: app_commands.Range[str, 1, MAX_QUERY_LENGTH]) -> None:
         """Search posts, comments and treaty articles; the best matches first."""
-        if not search_service.query_terms(query):
-            raise UserFacingError("Type at least one word to search for.")
+        search_service.required_terms(query)  # a query without words is answered ephemerally, before deferring
         await interaction.response.defer(thinking=True)
         hits = await self.db.run(search_service.search, self.db, query=query)
         if not hits:

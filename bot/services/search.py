@@ -97,6 +97,14 @@ def query_terms(query: str) -> list[str]:
     return terms
 
 
+def required_terms(query: str) -> list[str]:
+    """The query's words, or a UserFacingError when it has none (callers check before deferring)."""
+    terms = query_terms(query)
+    if not terms:
+        raise UserFacingError("Type at least one word to search for.")
+    return terms
+
+
 def _markdown(marked: str | None, *, plain: bool = False) -> str:
     """Database snippet (matches between private-use markers) -> escaped markdown with bold matches
     (or, with `plain`, the bare text for a terminal).
@@ -253,9 +261,7 @@ def _hits(kind: str, rows) -> list[SearchHit]:
 
 def search_session(session: Session, *, query: str, limit: int = DEFAULT_LIMIT) -> list[SearchHit]:
     """The best `limit` hits over every kind, best first. Raises UserFacingError for a query without words."""
-    terms = query_terms(query)
-    if not terms:
-        raise UserFacingError("Type at least one word to search for.")
+    terms = required_terms(query)
     run = _pg_search if session.get_bind().dialect.name == "postgresql" else _sqlite_search
     hits = run(session, terms, any_term=False, limit=limit)
     if not hits and len(terms) > 1:
