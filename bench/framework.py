@@ -18,11 +18,12 @@ import sqlite3
 import statistics
 import sys
 import time
-import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field
 
 from rich.console import Console
+
+from tests.helpers import postgres_admin_url, scratch_postgres  # noqa: F401  (one home: the scenarios use them too)
 
 log = logging.getLogger(__name__)
 
@@ -115,32 +116,6 @@ def timer() -> Iterator[Callable[[], float]]:
     finished: list[float] = []
     yield lambda: (finished[0] if finished else time.perf_counter()) - started
     finished.append(time.perf_counter())
-
-
-def postgres_admin_url() -> str | None:
-    """TEST_DATABASE_URL as Settings reads a DATABASE_URL (postgresql:// means psycopg)."""
-    from bot.settings import Settings
-
-    url = os.environ.get("TEST_DATABASE_URL")
-    return Settings(database_url=url).database_url if url else None
-
-
-@contextlib.contextmanager
-def scratch_postgres(admin_url: str, label: str) -> Iterator[str]:
-    """A fresh PostgreSQL database, dropped afterwards: one per scenario here, one per test in tests/."""
-    from sqlalchemy import create_engine, text
-    from sqlalchemy.engine import make_url
-
-    name = f"postbot_{label}_{uuid.uuid4().hex[:12]}"
-    engine = create_engine(admin_url, isolation_level="AUTOCOMMIT")
-    with engine.connect() as connection:
-        connection.execute(text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield make_url(admin_url).set(database=name).render_as_string(hide_password=False)
-    finally:
-        with engine.connect() as connection:
-            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        engine.dispose()
 
 
 def fmt_number(value: float | None, unit: str = "") -> str:

@@ -10,7 +10,7 @@ odd spacing as in the sample post).
 
 Two outputs:
 * ``generate_posts(n, seed)`` yields ``ParsedPost`` objects; ``write_post_files`` writes them
-  through ``bot.ingest.posts.format_post`` (the real layout), cached under bench/.cache/.
+  through ``bot.ingest.post_writer.format_post`` (the real layout), cached under bench/.cache/.
 * ``build_store(url, n, seed)`` inserts rows straight into an upgraded database with SQLAlchemy
   core ``executemany`` in big transactions - setup for the command scenarios, not a measured
   figure. ``cached_sqlite_store`` keeps the result on disk keyed by size, seed and schema.
@@ -28,7 +28,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from bot.ingest.posts import ParsedComment, ParsedPost, format_post
+from bot.ingest.post_writer import format_post
+from bot.ingest.posts import ParsedComment, ParsedPost
 
 log = logging.getLogger(__name__)
 
@@ -240,10 +241,11 @@ def build_store(url: str, n: int, seed: int = 0, *, batch: int = 2000, progress=
     """
     from sqlalchemy import insert, select
 
-    from bot.articles import known_treaties, match_treaty
     from bot.db import Database
+    from bot.ingest.names import known_treaties, match_treaty
     from bot.models import Comment, Post, Quote, Treaty, TreatyAlias
-    from bot.store import comment_rows, content_hash, post_key, post_values
+    from bot.services.loading import post_row
+    from bot.store.posts import comment_values, content_hash, post_values
 
     database = Database(url)
     database.upgrade()
@@ -286,9 +288,10 @@ def build_store(url: str, n: int, seed: int = 0, *, batch: int = 2000, progress=
 
     for post_id, (parsed, generated) in enumerate(generate(n, seed), start=1):
         loaded = now + dt.timedelta(seconds=post_id)
-        posts.append({"id": post_id, "key": post_key(parsed), "loaded_at": loaded,
-                      **post_values(parsed, origin=f"bench/{post_id}.txt", digest=content_hash(parsed), now=loaded)})
-        comments.extend(comment_rows(post_id, parsed.comments, loaded))
+        row = post_row(parsed)
+        posts.append({"id": post_id, "key": row.key, "loaded_at": loaded,
+                      **post_values(row, loaded_from=f"bench/{post_id}.txt", digest=content_hash(row), now=loaded)})
+        comments.extend(comment_values(post_id, row.comments, loaded))
         for q in generated:
             # Which comment holds it does not matter for the figures; the body offset neither.
             quotes.append(

@@ -1,7 +1,12 @@
-"""The `postbot` command line (typer + rich): the same services the bot's commands use."""
+"""The `postbot` command line (typer + rich): the same services the bot's commands use.
+
+User and stored text is printed with rich's markup off, so a path or a title never reads as markup.
+"""
 
 from __future__ import annotations
 
+import datetime as dt
+import time
 from pathlib import Path
 from typing import Annotated
 
@@ -11,6 +16,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from bot.db import Database
+from bot.errors import PostbotError
 from bot.settings import Settings, SettingsError
 
 app = typer.Typer(help="postbot: a Discord bot for discussing posts, and its thread store.", no_args_is_help=True)
@@ -25,9 +31,20 @@ console = Console()
 errors = Console(stderr=True, soft_wrap=True)
 
 
+def say(text: str, *, to: Console = console) -> None:
+    """Print plain text: no markup, no highlighting."""
+    to.print(text, markup=False, highlight=False, soft_wrap=True)
+
+
 def fail(message: str, code: int = 1) -> typer.Exit:
-    errors.print(f"[red]error:[/red] {message}", markup=True, highlight=False)
+    errors.print("[red]error:[/red] ", end="", highlight=False)
+    say(message, to=errors)
     return typer.Exit(code)
+
+
+def utcnow() -> dt.datetime:
+    """The terminal's clock (the bot's is discord.utils.utcnow, which simcord virtualises)."""
+    return dt.datetime.fromtimestamp(time.time(), dt.timezone.utc)
 
 
 def load_settings() -> Settings:
@@ -51,33 +68,14 @@ def open_database(settings: Settings | None = None) -> Database:
 @app.command()
 def run() -> None:
     """Start the bot with DISCORD_TOKEN from the environment or .env."""
-    import asyncio  # noqa: PLC0415
-
-    import discord  # noqa: PLC0415
-
-    from bot.client import create_bot  # noqa: PLC0415
-
-    settings = load_settings()
-    if not settings.discord_token:
-        raise fail("DISCORD_TOKEN is not set: put the bot's token in .env (see .env.example), or try `postbot demo`.")
-    discord.utils.setup_logging(level=settings.log_level_number)
-    bot = create_bot(settings)
-
-    async def start() -> None:
-        async with bot:
-            await bot.start(settings.discord_token)
+    from bot.client import run_bot  # noqa: PLC0415  (discord.py only when needed)
 
     try:
-        asyncio.run(start())
-    except discord.LoginFailure:
-        raise fail("Discord rejected DISCORD_TOKEN: copy a fresh token from the developer portal (Bot -> Reset Token).") from None
-    except discord.PrivilegedIntentsRequired:
-        raise fail(
-            "the Message Content intent is not enabled for this bot: switch it on in the developer portal "
-            "(Bot -> Privileged Gateway Intents) or set MESSAGE_CONTENT_INTENT=false."
-        ) from None
+        run_bot(load_settings())
+    except PostbotError as exc:
+        raise fail(str(exc)) from None
     except KeyboardInterrupt:
-        console.print("stopped")
+        say("stopped")
 
 
 @app.command()
@@ -89,39 +87,34 @@ def demo() -> None:
         from bot.demo import run_demo  # noqa: PLC0415
     except ImportError as exc:
         raise fail(f"the demo needs the demo extra: pip install -e '.[demo]' ({exc})") from None
-    shown = asyncio.run(run_demo(lambda line: console.print(line, highlight=False, markup=False, soft_wrap=True)))
-    if not shown:
+    if not asyncio.run(run_demo(say)):
         raise fail("no demo command is available")
 
 
 @db_app.command("upgrade")
 def db_upgrade() -> None:
     """Create or upgrade the database schema to the newest migration."""
-    database = open_database()
-    console.print(f"database at revision [bold]{database.current_revision()}[/bold]")
+    say(f"database at revision {open_database().current_revision()}")
 
 
 @app.command()
 def load(
-    sources: Annotated[list[str], typer.Argument(help="Post files, directories (recursively), feed files or feed URLs.")],
+    sources: Annotated[list[str], typer.Argument(help="Post files, feed files, treaty texts, directories (recursively) or feed URLs.")],
 ) -> None:
-    """Load posts and their comments into the store; report what was loaded, updated, unchanged or failed."""
-    from bot.services.load import LoadReport, expand_sources, load_source  # noqa: PLC0415  (keeps --help fast)
+    """Load posts (with their comments) and treaty texts; report what was loaded, updated, unchanged or failed."""
+    from bot.services.loading import expand_sources, load as load_sources  # noqa: PLC0415  (keeps --help fast)
 
     database = open_database()
-    report = LoadReport()
     expanded = expand_sources(sources)
     columns = (TextColumn("loading"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())
     with Progress(*columns, console=errors, transient=True, disable=len(expanded) < 20) as progress:
         task = progress.add_task("load", total=len(expanded))
-        for source in expanded:
-            report.results.append(load_source(database, source))
-            progress.advance(task)
+        report = load_sources(database, sources=expanded, now=utcnow(), progress=lambda _result: progress.advance(task))
     for warning in report.warnings:
-        errors.print(f"[yellow]warning:[/yellow] {warning}", highlight=False)
+        say(f"warning: {warning}", to=errors)
     for failure in report.failed:
-        errors.print(f"[red]failed:[/red] {failure.describe_error()}", highlight=False)
-    console.print(report.summary(), highlight=False)
+        say(f"failed: {failure.located()}", to=errors)
+    say(report.summary())
     if report.failed:
         raise typer.Exit(1)
 
@@ -132,10 +125,9 @@ def posts(
     offset: Annotated[int, typer.Option(help="Skip this many (newest first).")] = 0,
 ) -> None:
     """List the stored posts, newest first."""
-    from bot.store import count_posts, list_posts  # noqa: PLC0415
+    from bot.store.posts import count_posts, list_posts  # noqa: PLC0415
 
-    database = open_database()
-    with database.session() as session:
+    with open_database().session() as session:
         total = count_posts(session)
         rows = list_posts(session, limit=limit, offset=offset)
     table = Table(title=f"{total} posts")
@@ -152,26 +144,21 @@ def digest(
     timezone: Annotated[str | None, typer.Option("--timezone", help="IANA timezone (default: DEFAULT_TIMEZONE).")] = None,
 ) -> None:
     """Print the digest of the posts loaded on a local date, as the bot would summarise them."""
-    import datetime as dt  # noqa: PLC0415
     from zoneinfo import ZoneInfo  # noqa: PLC0415
 
-    import discord.utils  # noqa: PLC0415
-
-    from bot.errors import UserFacingError  # noqa: PLC0415
-    from bot.render import digest_text  # noqa: PLC0415
+    from bot.render.digest import digest_text  # noqa: PLC0415
     from bot.services.digest import digest_for_date, parse_timezone  # noqa: PLC0415
 
     settings = load_settings()
     try:
         zone = parse_timezone(timezone or settings.default_timezone)
-    except UserFacingError as exc:
+    except PostbotError as exc:
         raise fail(str(exc).replace("`", "")) from None
     try:
-        day = dt.date.fromisoformat(date) if date else discord.utils.utcnow().astimezone(ZoneInfo(zone)).date()
+        day = dt.date.fromisoformat(date) if date else utcnow().astimezone(ZoneInfo(zone)).date()
     except ValueError:
         raise fail(f"--date {date!r} is not a date; use YYYY-MM-DD") from None
-    result = digest_for_date(open_database(settings), day=day, timezone=zone)
-    console.print(digest_text(result), highlight=False, markup=False)
+    say(digest_text(digest_for_date(open_database(settings), day=day, timezone=zone)))
 
 
 @app.command()
@@ -180,19 +167,18 @@ def search(
     limit: Annotated[int, typer.Option(min=1, max=200, help="How many matches to show.")] = 20,
 ) -> None:
     """Full-text search over posts, comments and treaty articles, best matches first."""
-    from bot.errors import UserFacingError  # noqa: PLC0415
+    from bot.render.posts import belongs_to, snippet_text  # noqa: PLC0415
     from bot.services.search import search as search_store  # noqa: PLC0415
 
     try:
         hits = search_store(open_database(), query=query, limit=limit)
-    except UserFacingError as exc:
+    except PostbotError as exc:
         raise fail(str(exc)) from None
     if not hits:
-        console.print("No matches.")
-        return
+        say("No matches.")
     for number, hit in enumerate(hits, 1):
-        console.print(f"{number}. {hit.belongs_to()}", highlight=False, markup=False)
-        console.print(f"   {hit.snippet_text}", highlight=False, markup=False, soft_wrap=True)
+        say(f"{number}. {belongs_to(hit)}")
+        say(f"   {snippet_text(hit.snippet)}")
 
 
 @app.command()
@@ -206,7 +192,7 @@ def export(
     if format not in FORMATS:
         raise fail(f"unknown format {format!r}; use one of: {', '.join(FORMATS)}")
     written = export_posts(open_database(), out_dir=out, fmt=format)
-    console.print(f"{len(written)} posts written to {out}", highlight=False)
+    say(f"{len(written)} posts written to {out}")
 
 
 @treaty_app.command("load")
@@ -216,34 +202,37 @@ def treaty_load(
     alias: Annotated[list[str] | None, typer.Option("--alias", help="Another name users may type (repeatable).")] = None,
 ) -> None:
     """Load (or re-load) a treaty's full text; quotes in posts then resolve to it."""
-    from bot.errors import UserFacingError  # noqa: PLC0415
     from bot.services.articles import load_treaty  # noqa: PLC0415
 
-    if not file.is_file():
-        raise fail(f"{file}: no such file")
-    database = open_database()
     try:
-        result = load_treaty(database, path_or_text=file, name=name, aliases=alias or [])
-    except UserFacingError as exc:
+        text = file.read_text(encoding="utf-8-sig")
+    except FileNotFoundError:
+        raise fail(f"{file}: no such file") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise fail(f"{file}: cannot read it as UTF-8 text ({exc.__class__.__name__})") from None
+    try:
+        result = load_treaty(open_database(), text=text, name=name, aliases=tuple(alias or ()), now=utcnow())
+    except PostbotError as exc:
         raise fail(f"{file}: {exc}") from None
     merged = f" (--name {result.requested_name!r} matched this known treaty; kept as an alias)" if result.requested_name else ""
     replaced = f", replacing {result.replaced}" if result.replaced else ""
-    console.print(f"{result.name}{merged}: {len(result.articles)} articles loaded{replaced}", highlight=False)
-    console.print(f"  title: {result.title}", highlight=False)
-    console.print(f"  articles: {', '.join(result.articles)}", highlight=False)
+    say(f"{result.name}{merged}: {len(result.articles)} articles loaded{replaced}")
+    say(f"  title: {result.title}")
+    say(f"  articles: {', '.join(result.articles)}")
     if result.aliases:
-        console.print(f"  aliases: {', '.join(result.aliases)}", highlight=False)
-    console.print(f"  {result.quotes} quotes in posts re-resolved", highlight=False)
+        say(f"  aliases: {', '.join(result.aliases)}")
+    say(f"  {result.quotes} quotes in posts re-resolved")
 
 
 @treaty_app.command("list")
 def treaty_list() -> None:
     """The treaties known (text loaded or quoted in posts) and their articles."""
-    from bot.services.articles import list_articles, number_ranges  # noqa: PLC0415
+    from bot.services.articles import NOTHING_KNOWN, list_articles  # noqa: PLC0415
+    from bot.services.views import number_ranges  # noqa: PLC0415
 
     treaties = list_articles(open_database())
     if not treaties:
-        console.print("No treaty articles are known yet: load posts that quote them, or a treaty text with `postbot treaty load`.")
+        say(NOTHING_KNOWN)
         return
     table = Table(title=f"{len(treaties)} treaties")
     for column in ("treaty", "text", "articles", "cited (posts)"):
@@ -254,27 +243,51 @@ def treaty_list() -> None:
     console.print(table)
 
 
+@app.command()
+def article(
+    number: Annotated[int, typer.Argument(help="The article's number (3 also finds Article III).")],
+    treaty: Annotated[str | None, typer.Option("--treaty", help="The treaty (name or alias); default: the most recently discussed.")] = None,
+) -> None:
+    """Quote a treaty article: its text, the treaty, and the posts that cite it."""
+    from rich.panel import Panel  # noqa: PLC0415
+
+    from bot.services.articles import quote_article  # noqa: PLC0415
+    from bot.services.views import ArticleSource  # noqa: PLC0415
+
+    try:
+        answer = quote_article(open_database(), number=number, treaty=treaty)
+    except PostbotError as exc:
+        raise fail(str(exc)) from None
+    subtitle = answer.chapter
+    if answer.source == ArticleSource.QUOTE and answer.quoted_in:
+        subtitle = f"as quoted in {answer.quoted_in.title} ({answer.quoted_in.date.isoformat()})"
+    text = answer.text or "No post quotes its wording yet; the posts below cite it."
+    console.print(Panel(text, title=answer.heading, subtitle=subtitle, expand=False), highlight=False, markup=False)
+    for post in answer.posts:
+        say(f"  cited in: {post.title} ({post.date.isoformat()})  (post {post.id})")
+    if answer.post_count > len(answer.posts):
+        say(f"  ...and {answer.post_count - len(answer.posts):,} more posts")
+    if answer.also_in:
+        say(f"  also in: {'; '.join(answer.also_in)} (pick one with --treaty)")
+
+
 @feed_app.command("add")
 def feed_add(
     url: Annotated[str, typer.Argument(help="The feed's http(s) address.")],
     interval: Annotated[int | None, typer.Option("--interval", min=1, help="Minutes between checks (default FEED_POLL_MINUTES).")] = None,
 ) -> None:
     """Watch a feed from the command line (no Discord channel); `postbot feed poll` or the bot loads it."""
-    import discord.utils  # noqa: PLC0415
-
-    from bot.errors import UserFacingError  # noqa: PLC0415
     from bot.services.feeds import add_feed  # noqa: PLC0415
 
     settings = load_settings()
     try:
         feed, created = add_feed(
             open_database(settings), url=url, guild_id=None, channel_id=None,
-            interval_minutes=interval or settings.feed_poll_minutes, now=discord.utils.utcnow(),
+            interval_minutes=interval or settings.feed_poll_minutes, now=utcnow(),
         )
-    except UserFacingError as exc:
+    except PostbotError as exc:
         raise fail(str(exc)) from None
-    verb = "watching" if created else "updated"
-    console.print(f"{verb} feed {feed.id}: {feed.url} (every {feed.interval_minutes} minutes)", highlight=False, soft_wrap=True)
+    say(f"{'watching' if created else 'updated'} feed {feed.id}: {feed.url} (every {feed.interval_minutes} minutes)")
 
 
 @feed_app.command("list")
@@ -284,7 +297,7 @@ def feed_list() -> None:
 
     feeds = list_feeds(open_database())
     if not feeds:
-        console.print("No feeds are watched; add one with `postbot feed add URL`.")
+        say("No feeds are watched; add one with `postbot feed add URL`.")
         return
     table = Table(title=f"{len(feeds)} feeds")
     for column in ("id", "url", "server", "every", "last check", "status"):
@@ -300,14 +313,13 @@ def feed_list() -> None:
 @feed_app.command("remove")
 def feed_remove(feed: Annotated[str, typer.Argument(help="The feed's id or URL.")]) -> None:
     """Stop watching a feed; its posts stay in the store."""
-    from bot.errors import UserFacingError  # noqa: PLC0415
     from bot.services.feeds import remove_feed  # noqa: PLC0415
 
     try:
         removed = remove_feed(open_database(), guild_id=None, ref=feed)
-    except UserFacingError as exc:
+    except PostbotError as exc:
         raise fail(str(exc)) from None
-    console.print(f"stopped watching feed {removed.id}: {removed.url}", highlight=False, soft_wrap=True)
+    say(f"stopped watching feed {removed.id}: {removed.url}")
 
 
 @feed_app.command("poll")
@@ -318,13 +330,12 @@ def feed_poll(
     """Poll feeds now and load their new entries (announcing them is the bot's job)."""
     import asyncio  # noqa: PLC0415
 
-    import discord.utils  # noqa: PLC0415
-
-    from bot.errors import UserFacingError  # noqa: PLC0415
-    from bot.services.feeds import due_feeds, get_feed, list_feeds, new_http_session, poll_feeds  # noqa: PLC0415
+    from bot import net  # noqa: PLC0415
+    from bot.addresses import AddressPolicy  # noqa: PLC0415
+    from bot.services.feeds import due_feeds, get_feed, list_feeds, poll_feeds  # noqa: PLC0415
 
     database = open_database()
-    now = discord.utils.utcnow()
+    now = utcnow()
     try:
         if feeds:
             chosen = [get_feed(database, guild_id=None, ref=ref) for ref in feeds]
@@ -332,51 +343,22 @@ def feed_poll(
             chosen = [f for f in list_feeds(database) if not f.paused]
         else:
             chosen = due_feeds(database, now=now)
-    except UserFacingError as exc:
+    except PostbotError as exc:
         raise fail(str(exc)) from None
     if not chosen:
-        console.print("No feed is due (use --all to poll them anyway).")
+        say("No feed is due (use --all to poll them anyway).")
         return
+    operator = AddressPolicy(allow_all=True)  # the operator may fetch from anywhere
 
     async def poll():
-        async with new_http_session() as http:
-            return await poll_feeds(database, http, chosen, now=now)
+        async with net.http_session(operator) as http:
+            return await poll_feeds(database, http, operator, chosen, now=now)
 
     results = asyncio.run(poll())
     for result in results:
-        if result.feed is None:
-            continue
-        f = result.feed
-        line = f"feed {f.id} {f.url}: " + (f.last_status if result.ok else f"failed: {f.last_error}")
-        console.print(line + (" (paused after a day of failures)" if f.paused else ""), highlight=False, soft_wrap=True)
+        if result.feed is not None:
+            f = result.feed
+            line = f"feed {f.id} {f.url}: " + (f.last_status if result.ok else f"failed: {f.last_error}")
+            say(line + (" (paused after a day of failures)" if f.paused else ""))
     if not all(r.ok for r in results):
         raise typer.Exit(1)
-
-
-@app.command()
-def article(
-    number: Annotated[int, typer.Argument(help="The article's number (3 also finds Article III).")],
-    treaty: Annotated[str | None, typer.Option("--treaty", help="The treaty (name or alias); default: the most recently discussed.")] = None,
-) -> None:
-    """Quote a treaty article: its text, the treaty, and the posts that cite it."""
-    from rich.panel import Panel  # noqa: PLC0415
-
-    from bot.errors import UserFacingError  # noqa: PLC0415
-    from bot.services.articles import quote_article  # noqa: PLC0415
-
-    try:
-        answer = quote_article(open_database(), number=number, treaty=treaty)
-    except UserFacingError as exc:
-        raise fail(str(exc)) from None
-    if answer.source == "quote" and answer.quoted_in:
-        subtitle = f"as quoted in {answer.quoted_in.label()}"
-    else:
-        subtitle = answer.chapter
-    text = answer.text or "No post quotes its wording yet; the posts below cite it."
-    console.print(Panel(text, title=answer.heading, subtitle=subtitle, expand=False), highlight=False, markup=False)
-    for post in answer.posts:
-        console.print(f"  cited in: {post.label()}  [dim](post {post.id})[/dim]", highlight=False)
-    if answer.post_count > len(answer.posts):
-        console.print(f"  ...and {answer.post_count - len(answer.posts):,} more posts", highlight=False)
-    if answer.also_in:
-        console.print(f"  also in: {'; '.join(answer.also_in)} (pick one with --treaty)", highlight=False)

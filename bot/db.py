@@ -1,7 +1,7 @@
-"""The database: engine from DATABASE_URL, short sessions, migrations, and `run` off the event loop.
+"""The database: engine from DATABASE_URL, short sessions, migrations, and `call` off the event loop.
 
-Store code is plain synchronous SQLModel; the bot calls it through `Database.run`, which hands the
-work to a thread so the event loop keeps answering while the database works.
+Store and service code is plain synchronous SQLModel; the bot calls a service through
+`Database.call`, which hands the work to a thread so the event loop keeps answering meanwhile.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import ParamSpec, TypeVar
+from typing import Concatenate, ParamSpec, TypeVar
 
 from alembic import command
 from alembic.config import Config
@@ -103,9 +103,9 @@ class Database:
         with self.engine.connect() as connection:
             return MigrationContext.configure(connection).get_current_revision()
 
-    async def run(self, fn: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
-        """Run blocking store work in a worker thread."""
-        return await asyncio.to_thread(functools.partial(fn, *args, **kwargs))
+    async def call(self, fn: Callable[Concatenate[Database, P], T], /, *args: P.args, **kwargs: P.kwargs) -> T:
+        """`fn(self, ...)` (a service's use case) in a worker thread."""
+        return await asyncio.to_thread(functools.partial(fn, self, *args, **kwargs))
 
     def dispose(self) -> None:
         self.engine.dispose()

@@ -15,7 +15,8 @@ import discord
 import simcord
 
 from bot.client import create_bot
-from bot.services.load import load_sources
+from bot.db import Database
+from bot.services.loading import load
 from bot.settings import DATA_DIR, Settings
 
 
@@ -63,30 +64,37 @@ async def run_demo(out: Callable[[str], None] = print, *, database_url: str | No
     with tempfile.TemporaryDirectory(prefix="postbot-demo-") as tmp:
         settings = Settings(database_url=database_url or f"sqlite:///{Path(tmp) / 'demo.db'}")
         bot = create_bot(settings)
-        await bot.database.run(bot.database.upgrade)
-        shown = 0
-        async with simcord.run(bot, check_errors=False) as env:
-            # Loaded inside the simulation, so the digest sees the posts as new on its clock.
-            report = await bot.database.run(load_sources, bot.database, [str(DATA_DIR)])
-            out(f"Loaded the sample data: {report.summary()}")
-            guild = env.create_guild(name="postbot demo")
-            channel = guild.create_text_channel("general")
-            admins = guild.create_role("Admins", permissions=discord.Permissions(manage_guild=True))
-            member = guild.add_member(env.create_user("alice"), roles=[admins])  # may run admin commands too
-            known = {command.qualified_name for command in bot.tree.walk_commands()}
-            for step in SCRIPT:
-                if step.command not in known:
-                    continue
-                out("")
-                out(f"alice › {step.label}")
-                try:
-                    result = await member.slash(channel, step.command, **step.options)
-                except Exception as exc:  # one broken step must not hide the rest of the tour
-                    out(f"  (this step failed: {type(exc).__name__}: {exc})")
-                    continue
-                messages = [m for m in [result.response, *result.followups] if m is not None]
-                for message in messages:
-                    for line in describe_message(message.content, message.embeds, ephemeral=message.ephemeral):
-                        out(f"  postbot › {line}")
-                shown += 1
-        return shown
+        await bot.database.call(Database.upgrade)
+        try:
+            async with simcord.run(bot, check_errors=False) as env:
+                return await _tour(env, out)
+        finally:
+            await bot.release()
+
+
+async def _tour(env: simcord.Env, out: Callable[[str], None]) -> int:
+    bot = env.bot
+    # Loaded inside the simulation, so the digest sees the posts as new on its clock.
+    report = await bot.database.call(load, sources=[str(DATA_DIR)], now=discord.utils.utcnow())
+    out(f"Loaded the sample data: {report.summary()}")
+    guild = env.create_guild(name="postbot demo")
+    channel = guild.create_text_channel("general")
+    admins = guild.create_role("Admins", permissions=discord.Permissions(manage_guild=True))
+    member = guild.add_member(env.create_user("alice"), roles=[admins])  # may run admin commands too
+    known = {command.qualified_name for command in bot.tree.walk_commands()}
+    shown = 0
+    for step in SCRIPT:
+        if step.command not in known:
+            continue
+        out("")
+        out(f"alice › {step.label}")
+        try:
+            result = await member.slash(channel, step.command, **step.options)
+        except Exception as exc:  # one broken step must not hide the rest of the tour
+            out(f"  (this step failed: {type(exc).__name__}: {exc})")
+            continue
+        for message in [m for m in [result.response, *result.followups] if m is not None]:
+            for line in describe_message(message.content, message.embeds, ephemeral=message.ephemeral):
+                out(f"  postbot › {line}")
+        shown += 1
+    return shown

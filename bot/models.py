@@ -1,15 +1,38 @@
-"""The thread store's tables. Datetimes are timezone-aware UTC everywhere (`UTCDateTime`)."""
+"""The thread store's tables. Datetimes are timezone-aware UTC everywhere (`UTCDateTime`); states are StrEnums."""
 
 from __future__ import annotations
 
 import datetime as dt
+from enum import StrEnum
 
-from sqlalchemy import BigInteger, Column, DateTime, ForeignKey, Index, Integer, Text, TypeDecorator, UniqueConstraint
+from sqlalchemy import BigInteger, Column, DateTime, ForeignKey, Index, Integer, String, Text, TypeDecorator, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
-# Comment and quote origins.
-ORIGIN_POST = "post"  # the post's own thread, loaded from its file or feed
-ORIGIN_DISCORD = "discord"  # collected from chat
+
+
+class CommentOrigin(StrEnum):
+    """Where a comment came from."""
+
+    POST = "post"  # the post's own thread, loaded from its file or feed
+    DISCORD = "discord"  # collected from chat
+
+
+class CollectMode(StrEnum):
+    """Which thread messages a server saves as comments."""
+
+    AUTO = "auto"  # every message in a post's thread
+    REQUEST = "request"  # only /comment add and "Save as comment"
+
+
+class DigestStatus(StrEnum):
+    """The state of one channel's digest for one local date."""
+
+    CLAIMED = "claimed"
+    SENT = "sent"
+    EMPTY = "empty"  # no new posts
+    PARTIAL = "partial"  # some messages failed
+    FAILED = "failed"
+    SKIPPED = "skipped"  # the bot was away at the digest time
 
 
 class UTCDateTime(TypeDecorator):
@@ -40,6 +63,11 @@ def _snowflake(nullable: bool = True, index: bool = False, unique: bool = False)
     return Field(default=None, sa_column=Column(BigInteger, nullable=nullable, index=index, unique=unique))
 
 
+def _state(default: StrEnum | None = None):
+    """A StrEnum stored as its plain value (VARCHAR(16)), as the first migration made these columns."""
+    return Field(default=default, sa_column=Column(String(16), nullable=False))
+
+
 def _post_fk():
     return Field(sa_column=Column(Integer, ForeignKey("post.id", ondelete="CASCADE"), nullable=False, index=True))
 
@@ -58,7 +86,7 @@ class Post(SQLModel, table=True):
     truncated: bool = False
     labels: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
     link: str | None = Field(default=None, sa_column=Column(Text))
-    origin: str = Field(sa_column=Column(Text, nullable=False))  # file path or feed URL it came from
+    loaded_from: str = Field(sa_column=Column(Text, nullable=False))  # the file path or feed URL
     content_hash: str = Field(index=True, max_length=64)
     loaded_at: dt.datetime = _when(index=True)
     updated_at: dt.datetime = _when()
@@ -75,7 +103,7 @@ class Comment(SQLModel, table=True):
     author: str = Field(sa_column=Column(Text, nullable=False))
     text: str = Field(sa_column=Column(Text, nullable=False))
     posted_at: dt.datetime | None = _when(nullable=True)
-    origin: str = Field(default=ORIGIN_POST, max_length=16)
+    origin: CommentOrigin = _state(CommentOrigin.POST)
     discord_message_id: int | None = _snowflake(unique=True)
     discord_user_id: int | None = _snowflake(index=True)
     discord_guild_id: int | None = _snowflake(index=True)
@@ -144,10 +172,10 @@ class BotState(SQLModel, table=True):
 
 
 class GuildConfig(SQLModel, table=True):
-    """Per-server choices. `collect_mode`: "auto" stores every thread message, "request" only /comment and the menu."""
+    """Per-server choices."""
 
     guild_id: int = Field(sa_column=Column(BigInteger, primary_key=True, autoincrement=False))
-    collect_mode: str = Field(default="auto", max_length=16)
+    collect_mode: CollectMode = _state(CollectMode.AUTO)
 
 
 class PostThread(SQLModel, table=True):
@@ -186,7 +214,7 @@ class DigestRun(SQLModel, table=True):
     guild_id: int = _snowflake(nullable=False, index=True)
     channel_id: int = _snowflake(nullable=False)
     local_date: dt.date
-    status: str = Field(max_length=16)  # claimed, sent, partial (some messages failed), empty, failed, skipped
+    status: DigestStatus = _state()
     reason: str | None = Field(default=None, sa_column=Column(Text))
     attempts: int = 0
     post_count: int = 0

@@ -16,6 +16,8 @@ from dotenv import dotenv_values
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
+from bot.addresses import PUBLIC_ONLY, AddressPolicy, PolicyError
+
 ROOT = Path(__file__).resolve().parent.parent
 DATA_DIR = ROOT / "data"
 DEFAULT_DATABASE_URL = f"sqlite:///{DATA_DIR / 'postbot.db'}"
@@ -55,7 +57,9 @@ class Settings:
     default_timezone: str = "UTC"
     message_content_intent: bool = True
     feed_poll_minutes: int = 15
-    feed_allow_private_hosts: bool = False
+    # Which non-public addresses feeds may be fetched from. Given as the policy, a boolean
+    # (True: anything, False: public only) or the variable's text; stored as the parsed policy.
+    feed_allow_private_hosts: AddressPolicy = PUBLIC_ONLY
 
     def __post_init__(self) -> None:
         try:
@@ -84,6 +88,11 @@ class Settings:
         object.__setattr__(self, "log_level", level)
         if self.feed_poll_minutes < 1:
             raise SettingsError("FEED_POLL_MINUTES must be at least 1")
+        try:
+            policy = AddressPolicy.coerce(self.feed_allow_private_hosts)
+        except PolicyError as exc:
+            raise SettingsError(f"FEED_ALLOW_PRIVATE_HOSTS={self.feed_allow_private_hosts!r}: {exc}") from None
+        object.__setattr__(self, "feed_allow_private_hosts", policy)
 
     @property
     def log_level_number(self) -> int:
@@ -101,7 +110,7 @@ class Settings:
                 continue
             if f.name in ("dev_guild_id", "feed_poll_minutes"):
                 kwargs[f.name] = _parse_int(f.name.upper(), raw)
-            elif f.name in ("message_content_intent", "feed_allow_private_hosts"):
+            elif f.name == "message_content_intent":
                 kwargs[f.name] = _parse_bool(f.name.upper(), raw)
             else:
                 kwargs[f.name] = raw

@@ -1,9 +1,9 @@
-"""Extractive summaries of post bodies: sumy's LexRank over our own offline sentence splitter.
+"""Extractive summaries of post bodies: sumy's LexRank over postbot's own offline sentence splitter.
 
 sumy's default tokenizer needs NLTK's punkt data, which would have to be downloaded; postbot
-never downloads anything at run time, so sentences come from a small regex splitter that knows
-the usual abbreviations, initials, decimals and quotes, and words from a plain regex. Stop
-words are sumy's bundled English list. Results are deterministic and cached by body text.
+never downloads anything at run time, so sentences come from `bot.ingest.sentences` and words
+from a plain regex. Stop words are sumy's bundled English list. Results are deterministic and
+cached by body text.
 """
 
 from __future__ import annotations
@@ -17,61 +17,15 @@ from sumy.nlp.stemmers import Stemmer
 from sumy.summarizers.lex_rank import LexRankSummarizer
 from sumy.utils import get_stop_words
 
+from bot.ingest.sentences import split_sentences
+
 log = logging.getLogger(__name__)
 
 LANGUAGE = "english"
 MAX_SENTENCES = 60  # only the head of a very long body is ranked: keeps a digest of 1,000 posts fast
 LONG_SUMMARY = 700  # characters: a three-sentence summary longer than this becomes two sentences
 
-# Words that end with a period without ending the sentence (compared lower-case, without the dot).
-ABBREVIATIONS = frozenset(
-    """
-    mr mrs ms dr prof st jr sr gen gov sen rep lt col sgt capt cmdr adm maj pres rev hon messrs mme mlle
-    vs etc e.g i.e cf al approx dept est fig no nos art arts para sec vol pp ch ed eds op cit ibid
-    jan feb mar apr jun jul aug sep sept oct nov dec mon tue wed thu fri sat sun
-    inc ltd co corp bros plc llc mt ft ave blvd rd
-    """.split()
-)
-_BOUNDARY = re.compile(r"""([.!?…]+)(["”’')\]»]*)(\s+)(?=["“‘'(\[«]*[A-ZÀ-ÖØ-Þ0-9])""")
-_LAST_WORD = re.compile(r"([\w.'’-]+)$")
 _WORD = re.compile(r"[^\W\d_](?:[^\W\d_]|['’-](?=[^\W\d_]))*")
-
-
-def split_sentences(text: str) -> list[str]:
-    """Sentences in text order. Paragraphs (blank lines) always end a sentence."""
-    sentences: list[str] = []
-    for paragraph in re.split(r"\n\s*\n", text):
-        paragraph = " ".join(paragraph.split())
-        if paragraph:
-            sentences.extend(_split_paragraph(paragraph))
-    return sentences
-
-
-def _split_paragraph(paragraph: str) -> list[str]:
-    parts: list[str] = []
-    start = 0
-    for match in _BOUNDARY.finditer(paragraph):
-        if match.group(1) == "." and not match.group(2) and _is_abbreviation(paragraph[start : match.start()]):
-            continue
-        parts.append(paragraph[start : match.end(2)].strip())
-        start = match.end()
-    tail = paragraph[start:].strip()
-    if tail:
-        parts.append(tail)
-    return [p for p in parts if p]
-
-
-def _is_abbreviation(before: str) -> bool:
-    """Does the text before a period end in "Mr", "U.S", an initial like "J", or "e.g"?"""
-    match = _LAST_WORD.search(before)
-    if not match:
-        return False
-    word = match.group(1).lstrip("'’-")
-    if word.lower() in ABBREVIATIONS:
-        return True
-    if len(word) == 1 and word.isalpha() and word.isupper():  # an initial: "John F. Kennedy"
-        return True
-    return bool(re.fullmatch(r"(?:[A-Za-z]\.)+[A-Za-z]", word))  # U.S, U.K, e.g, a.m
 
 
 class RegexTokenizer:

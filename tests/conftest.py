@@ -1,37 +1,49 @@
-"""Shared fixtures: databases (SQLite always, PostgreSQL when TEST_DATABASE_URL is set) and the bot."""
+"""Fixtures: databases (SQLite always, PostgreSQL when TEST_DATABASE_URL is set) and the bot.
+
+Each PostgreSQL test gets its own database, copied from a template migrated once per run
+(CREATE DATABASE ... TEMPLATE), so a test pays for a copy, not for the migrations.
+"""
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
-from bench.framework import postgres_admin_url, scratch_postgres
 from bot import Settings, create_bot
 from bot.db import Database
 
-ROOT = Path(__file__).resolve().parents[1]
-DATA = ROOT / "data"
-SAMPLE = DATA / "2024-06-23-what-putins-meeting-with-kim-jong-un-really-means.txt"
-CORPUS = ROOT.parent / "shared" / "corpus"
-FIXTURES = Path(__file__).resolve().parent / "fixtures"
+from .helpers import SAMPLE, fixture, postgres_admin_url, released, scratch_postgres  # noqa: F401  (SAMPLE, fixture: until every test imports helpers)
 
 
-def corpus(*parts: str) -> Path:
-    """A file of ../shared/corpus, or skip: the corpus sits beside the repository, not in it."""
-    path = CORPUS.joinpath(*parts)
-    if not path.exists():
-        pytest.skip(f"corpus file {path} not present")
-    return path
+@pytest.fixture(scope="session")
+def postgres_template():
+    """A PostgreSQL database at the newest schema, to copy; None without TEST_DATABASE_URL."""
+    admin = postgres_admin_url()
+    if admin is None:
+        yield None
+        return
+    with scratch_postgres(admin, "template") as url:
+        database = Database(url)
+        database.upgrade()
+        database.dispose()
+        yield url.rsplit("/", 1)[1]
 
 
 @pytest.fixture
-def postgres_url():
-    """A fresh, empty PostgreSQL database for one test, dropped afterwards."""
+def postgres_url(postgres_template):
+    """A PostgreSQL database at the newest schema for one test, dropped afterwards."""
+    if postgres_template is None:
+        pytest.skip("TEST_DATABASE_URL not set")
+    with scratch_postgres(postgres_admin_url(), "test", template=postgres_template) as url:
+        yield url
+
+
+@pytest.fixture
+def empty_postgres_url():
+    """An empty PostgreSQL database (no schema) for one test: for the migrations themselves."""
     admin = postgres_admin_url()
     if admin is None:
         pytest.skip("TEST_DATABASE_URL not set")
-    with scratch_postgres(admin, "test") as url:
+    with scratch_postgres(admin, "empty") as url:
         yield url
 
 
@@ -43,7 +55,7 @@ def sqlite_url(tmp_path) -> str:
 @pytest.fixture(params=["sqlite", "postgresql"])
 def database_url(request) -> str:
     """Each store test runs on SQLite and, when TEST_DATABASE_URL is set, on PostgreSQL."""
-    return request.getfixturevalue(f"{request.param.replace('postgresql', 'postgres')}_url")
+    return request.getfixturevalue("sqlite_url" if request.param == "sqlite" else "postgres_url")
 
 
 @pytest.fixture
@@ -60,6 +72,7 @@ def settings(sqlite_url) -> Settings:
 
 
 @pytest.fixture
-def simcord_bot(settings):
+async def simcord_bot(settings):
     """simcord's plugin builds `simcord_env` from this bot."""
-    return create_bot(settings)
+    async with released(create_bot(settings)) as bot:
+        yield bot

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import logging
+from pathlib import Path
 
+import discord
 import pytest
 
-from bot.errors import UserFacingError
 from bot.render import (
     CHOICE_NAME_LIMIT,
     EMBED_DESCRIPTION_LIMIT,
@@ -18,9 +19,8 @@ from bot.render import (
     EMBEDS_PER_MESSAGE,
 )
 from bot.services.articles import load_treaty
-from bot.services.load import load_sources
 
-from .conftest import SAMPLE, corpus
+from .helpers import SAMPLE, SAMPLE_TITLE, World, assert_user_error, fixture
 
 ARTICLE_4 = (
     "if one of the Parties is subjected to an armed attack by any State or several States and thus finds itself "
@@ -34,21 +34,21 @@ ARTICLE_3 = (
     "the emerging threat."
 )
 RUSSIA_DPRK = "Russia–DPRK Treaty on Comprehensive Strategic Partnership"
-SAMPLE_TITLE = "What Putin’s meeting with Kim Jong-un really means"
 
 
 @pytest.fixture
-async def world(simcord_env):
-    """The sample post loaded into the bot's own database; a server with one member."""
-    db = simcord_env.bot.database
-    report = await db.run(load_sources, db, [str(SAMPLE)])
-    assert report.summary().startswith("1 loaded")
-    guild = simcord_env.create_guild()
-    return simcord_env, guild.create_text_channel("general"), guild.add_member(simcord_env.create_user("alice"))
+async def world(simcord_env) -> World:
+    """The sample post loaded into the bot's own database; a server with its members."""
+    world = World(simcord_env)
+    report = await world.load(SAMPLE)
+    assert report.summary().startswith("1 loaded"), report.summary()
+    return world
 
 
-async def load_text(env, path_or_text, name: str, aliases=()):
-    return await env.bot.database.run(load_treaty, env.bot.database, path_or_text=path_or_text, name=name, aliases=list(aliases))
+async def load_text(world: World, source: Path | str, name: str, aliases=()):
+    """A treaty text (a fixture file is read as the CLI reads it) loaded at simcord's time."""
+    text = source.read_text(encoding="utf-8-sig") if isinstance(source, Path) else source
+    return await world.db.call(load_treaty, text=text, name=name, aliases=tuple(aliases), now=discord.utils.utcnow())
 
 
 def fields(embed) -> dict[str, str]:
@@ -64,18 +64,12 @@ def assert_within_limits(embeds) -> None:
         assert len(e.footer.text or "") <= EMBED_FOOTER_LIMIT
 
 
-def only_user_errors(env) -> None:
-    """simcord sees every error the tree handles; user errors are expected, nothing else is."""
-    assert env.errors, "the command answered through UserFacingError"
-    assert all(isinstance(getattr(e, "original", e), UserFacingError) for e in env.errors)
-
-
 def words(text: str) -> str:
     return " ".join(text.split())
 
 
 async def test_article_4_quotes_the_sample_post(world):
-    env, channel, alice = world
+    channel, alice = world.channel, world.alice
     result = await alice.slash(channel, "article", number=4)
     assert not result.ephemeral
     [embed] = result.response.embeds
@@ -88,7 +82,7 @@ async def test_article_4_quotes_the_sample_post(world):
 
 
 async def test_article_3_quotes_the_sample_post(world):
-    env, channel, alice = world
+    channel, alice = world.channel, world.alice
     result = await alice.slash(channel, "article", number=3, treaty="Russia-DPRK treaty")
     [embed] = result.response.embeds
     assert embed.description == ARTICLE_3
@@ -96,7 +90,7 @@ async def test_article_3_quotes_the_sample_post(world):
 
 
 async def test_articles_lists_the_known_treaties(world):
-    env, channel, alice = world
+    channel, alice = world.channel, world.alice
     result = await alice.slash(channel, "articles")
     [embed] = result.response.embeds
     assert RUSSIA_DPRK in embed.description and "Articles: 3, 4" in embed.description
@@ -109,38 +103,36 @@ async def test_articles_lists_the_known_treaties(world):
 
 
 async def test_unknown_article_or_treaty_is_ephemeral_and_not_logged(world, caplog):
-    env, channel, alice = world
+    env, channel, alice = world.env, world.channel, world.alice
     with caplog.at_level(logging.WARNING):
         result = await alice.slash(channel, "article", number=9, treaty="Russia-DPRK treaty")
-        assert result.ephemeral
-        assert result.response.content == f"Article 9 of {RUSSIA_DPRK} is not known. Known articles of {RUSSIA_DPRK}: 3, 4."
+        told = f"Article 9 of {RUSSIA_DPRK} is not known. Known articles of {RUSSIA_DPRK}: 3, 4."
+        assert_user_error(env, result, told)
+        assert result.response.content == told
 
         result = await alice.slash(channel, "article", number=9)
-        assert result.ephemeral and "Article 9 is not known" in result.response.content and "articles 3, 4" in result.response.content
+        assert_user_error(env, result, "Article 9 is not known")
+        assert "articles 3, 4" in result.response.content
 
         result = await alice.slash(channel, "article", number=4, treaty="Treaty of Nowhere")
-        assert result.ephemeral and "No treaty called 'Treaty of Nowhere' is known" in result.response.content
+        assert_user_error(env, result, "No treaty called 'Treaty of Nowhere' is known")
         assert RUSSIA_DPRK in result.response.content
 
         result = await alice.slash(channel, "articles", treaty="Treaty of Nowhere")
-        assert result.ephemeral and "Known treaties: Russia–DPRK" in result.response.content
-    only_user_errors(env)
+        assert_user_error(env, result, "Known treaties: Russia–DPRK")
     assert [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR or r.name == "bot.client"] == []  # no bug logged
 
 
 async def test_nothing_known_yet(simcord_env):
-    guild = simcord_env.create_guild()
-    channel = guild.create_text_channel("general")
-    alice = guild.add_member(simcord_env.create_user("alice"))
+    world = World(simcord_env)
     for options in ({}, {"number": 4}):
-        result = await alice.slash(channel, "articles" if not options else "article", **options)
-        assert result.ephemeral and "No treaty articles are known yet" in result.response.content
-    only_user_errors(simcord_env)
+        result = await world.alice.slash(world.channel, "articles" if not options else "article", **options)
+        assert_user_error(simcord_env, result, "No treaty articles are known yet")
 
 
 async def test_ambiguous_number_shows_the_discussed_treaty_and_names_the_others(world):
-    env, channel, alice = world
-    await load_text(env, corpus("treaties", "treaty_north_atlantic_1949.txt"), "North Atlantic Treaty", ["NATO"])
+    channel, alice = world.channel, world.alice
+    await load_text(world, fixture("treaties", "treaty_north_atlantic_1949.txt"), "North Atlantic Treaty", ["NATO"])
 
     result = await alice.slash(channel, "article", number=4)
     [embed] = result.response.embeds
@@ -155,8 +147,8 @@ async def test_ambiguous_number_shows_the_discussed_treaty_and_names_the_others(
 
 
 async def test_npt_article_iii_is_whole_and_within_limits(world):
-    env, channel, alice = world
-    await load_text(env, corpus("treaties", "treaty_npt_1968.txt"), "NPT")
+    channel, alice = world.channel, world.alice
+    await load_text(world, fixture("treaties", "treaty_npt_1968.txt"), "NPT")
     result = await alice.slash(channel, "article", number=3, treaty="NPT")
     embeds = result.response.embeds
     assert_within_limits(embeds)
@@ -168,10 +160,10 @@ async def test_npt_article_iii_is_whole_and_within_limits(world):
 
 
 async def test_a_very_long_article_is_paginated_without_losing_text(world):
-    env, channel, alice = world
+    channel, alice = world.channel, world.alice
     paragraphs = [f"{i}. " + " ".join(f"clause{i}-{j}" for j in range(120)) + "." for i in range(1, 16)]
     body = "\n\n".join(paragraphs)
-    await load_text(env, f"Treaty of Length\n\nArticle 1\n\n{body}\n\nArticle 2\n\nShort.\n", "Treaty of Length")
+    await load_text(world, f"Treaty of Length\n\nArticle 1\n\n{body}\n\nArticle 2\n\nShort.\n", "Treaty of Length")
 
     result = await alice.slash(channel, "article", number=1, treaty="Treaty of Length")
     seen = list(result.response.embeds)
@@ -191,8 +183,8 @@ async def test_a_very_long_article_is_paginated_without_losing_text(world):
 
 
 async def test_autocomplete_treaty_and_number(world):
-    env, channel, alice = world
-    await load_text(env, corpus("treaties", "treaty_npt_1968.txt"), "NPT")
+    channel, alice = world.channel, world.alice
+    await load_text(world, fixture("treaties", "treaty_npt_1968.txt"), "NPT")
 
     choices = await alice.autocomplete(channel, "article", "treaty", "dprk")
     assert choices[0]["value"] == RUSSIA_DPRK
@@ -212,11 +204,11 @@ async def test_autocomplete_treaty_and_number(world):
     assert [c["value"] for c in choices] == list(range(1, 12))
     for c in choices:
         assert len(c["name"]) <= CHOICE_NAME_LIMIT
-    assert env.errors == []
+    assert world.env.errors == []
 
 
 async def test_quoted_mentions_never_ping(world, tmp_path):
-    env, channel, alice = world
+    env, channel, alice = world.env, world.channel, world.alice
     post = tmp_path / "ping.txt"
     post.write_text(
         "July 2, 2024\n\nA loud post\n\n"
@@ -224,8 +216,7 @@ async def test_quoted_mentions_never_ping(world, tmp_path):
         "No comments:\n",
         encoding="utf-8",
     )
-    db = env.bot.database
-    await db.run(load_sources, db, [str(post)])
+    assert (await world.load(post)).summary().startswith("1 loaded")
     before = len(env.http_requests)
     result = await alice.slash(channel, "article", number=7)
     [embed] = result.response.embeds

@@ -9,7 +9,7 @@ from typer.testing import CliRunner
 
 from bot.cli import app
 
-from .conftest import SAMPLE
+from .helpers import SAMPLE
 
 runner = CliRunner()
 

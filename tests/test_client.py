@@ -13,9 +13,11 @@ from typer.testing import CliRunner
 
 from bot import Settings, create_bot
 from bot.cli import app
-from bot.client import APOLOGY, cog_extensions
+from bot.client import APOLOGY, EXTENSIONS
 from bot.errors import UserFacingError
 from bot.settings import SettingsError
+
+from .helpers import ROOT, released
 
 
 class Faulty(commands.Cog):
@@ -38,8 +40,9 @@ def command_syncs(env) -> list:
 
 async def test_every_cog_loads_and_no_command_name_collides(simcord_env):
     bot = simcord_env.bot
-    assert sorted(bot.extensions) == sorted(cog_extensions())
-    assert cog_extensions(), "the cogs package has extensions"
+    assert sorted(bot.extensions) == sorted(EXTENSIONS)
+    modules = {f"cogs.{p.stem}" for p in (ROOT / "cogs").glob("*.py") if not p.stem.startswith("_")}
+    assert set(EXTENSIONS) == modules, "every cog module is an extension, and only those"
     top_level = [c.name for c in bot.tree.get_commands()]
     assert len(top_level) == len(set(top_level))
     for command in bot.tree.walk_commands():
@@ -66,15 +69,15 @@ async def test_user_errors_are_ephemeral_and_bugs_are_logged_with_an_apology(sim
 
 
 async def test_commands_sync_only_when_they_changed(settings):
-    async with simcord.run(create_bot(settings)) as env:
+    async with released(create_bot(settings)) as bot, simcord.run(bot) as env:
         assert len(command_syncs(env)) == 1
-    async with simcord.run(create_bot(settings)) as env:
+    async with released(create_bot(settings)) as bot, simcord.run(bot) as env:
         assert command_syncs(env) == []
 
 
 async def test_dev_guild_sync_goes_to_that_guild(sqlite_url):
     settings = Settings(database_url=sqlite_url, dev_guild_id=1234)
-    async with simcord.run(create_bot(settings), strict_sync=False) as env:
+    async with released(create_bot(settings)) as bot, simcord.run(bot, strict_sync=False) as env:
         [sync] = command_syncs(env)
         assert "/guilds/1234/commands" in sync.path
 

@@ -1,5 +1,6 @@
 """Watched feeds against a local aiohttp server: conditional requests, new and changed entries,
-every kind of broken feed, back-off and pausing, and the /feed commands and polling loop."""
+every kind of broken feed, back-off and pausing, and the /feed commands and polling loop.
+Fetching itself (the address guard, redirects, limits, messages) is tested in test_net.py."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ import datetime as dt
 import email.utils
 import functools
 import hashlib
+import re
 import threading
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 
@@ -17,19 +19,19 @@ import pytest
 import simcord
 from aiohttp import web
 from aiohttp.test_utils import TestServer
-from sqlalchemy import select
 from typer.testing import CliRunner
 
+from bot import net
+from bot.addresses import AddressPolicy
 from bot.cli import app
-from bot.settings import Settings
 from bot.errors import UserFacingError
-from bot.models import Post
 from bot.services import feeds as service
-from bot.store import count_posts
+from bot.settings import Settings
+from bot.store.posts import count_posts, iter_posts
 
-from .conftest import corpus
+from .helpers import NOW, World, assert_user_error, fixture, shown
 
-NOW = dt.datetime(2026, 3, 1, 12, 0, tzinfo=dt.timezone.utc)
+LOCAL = AddressPolicy.parse("127.0.0.1")  # public addresses and the test servers, nothing else
 GUILD = 1111
 CHANNEL = 2222
 EXTRA_ENTRY_TITLE = "Trump State of the Union address promised unity but emphasized discord"
@@ -37,7 +39,7 @@ EXTRA_ENTRY_TITLE = "Trump State of the Union address promised unity but emphasi
 
 def feed_versions() -> tuple[bytes, bytes, str]:
     """(initial, changed, changed title): the changed copy adds the first entry and edits the third."""
-    text = corpus("feeds", "rss2_guardian_us_2018.xml").read_text(encoding="utf-8")
+    text = fixture("feeds", "rss2_guardian_us_2018.xml").read_text(encoding="utf-8")
     head, *items = text.split("<item>")
     initial = head + "<item>" + "<item>".join(items[1:])
     start = items[2].index("<title>") + len("<title>")
@@ -74,7 +76,8 @@ class FeedServer:
         self.hits[request.path] = self.hits.get(request.path, 0) + 1
         return await handler(request)
 
-    def _conditional(self, request: web.Request, *, etag: bool) -> web.Response:
+    async def feed(self, request: web.Request, *, etag: bool = True) -> web.Response:
+        """The feed, answering conditional requests by ETag (or, with `etag` off, by Last-Modified only)."""
         if "If-None-Match" in request.headers or "If-Modified-Since" in request.headers:
             self.conditional += 1
             if (etag and request.headers.get("If-None-Match") == self.etag) or (
@@ -87,14 +90,12 @@ class FeedServer:
             headers["ETag"] = self.etag
         return web.Response(body=self.body, content_type="application/rss+xml", headers=headers)
 
-    async def feed(self, request: web.Request) -> web.Response:
-        return self._conditional(request, etag=True)
-
-    async def feed_last_modified_only(self, request: web.Request) -> web.Response:
-        return self._conditional(request, etag=False)
-
     async def html(self, request: web.Request) -> web.Response:
         return web.Response(text="<!DOCTYPE html><html><body><h1>Our news</h1></body></html>", content_type="text/html")
+
+    async def empty(self, request: web.Request) -> web.Response:
+        body = b'<?xml version="1.0"?><rss version="2.0"><channel><title>Quiet</title></channel></rss>'
+        return web.Response(body=body, content_type="application/rss+xml")
 
     async def garbage(self, request: web.Request) -> web.Response:
         return web.Response(body=bytes(range(256)) * 64, content_type="application/octet-stream")
@@ -116,26 +117,15 @@ class FeedServer:
             pass
         return response
 
-    async def huge_declared(self, request: web.Request) -> web.StreamResponse:
-        """Says 50 MB up front: refused before reading."""
-        response = web.StreamResponse(headers={"Content-Type": "application/rss+xml"})
-        response.content_length = 50 * 1024 * 1024
-        await response.prepare(request)
-        try:
-            await response.write(b"<rss>")
-        except (ConnectionResetError, aiohttp.ClientConnectionResetError):
-            pass
-        return response
-
     def app(self) -> web.Application:
         app = web.Application(middlewares=[self.count])
         app.router.add_get("/feed.xml", self.feed)
-        app.router.add_get("/lm.xml", self.feed_last_modified_only)
+        app.router.add_get("/lm.xml", functools.partial(self.feed, etag=False))
         app.router.add_get("/page.html", self.html)
+        app.router.add_get("/empty.xml", self.empty)
         app.router.add_get("/garbage", self.garbage)
         app.router.add_get("/slow", self.slow)
         app.router.add_get("/huge", self.huge)
-        app.router.add_get("/huge-declared", self.huge_declared)
         return app  # anything else is aiohttp's 404
 
 
@@ -151,7 +141,7 @@ async def feed_server():
 
 @pytest.fixture
 async def http():
-    async with service.new_http_session() as session:
+    async with net.http_session(LOCAL) as session:
         yield session
 
 
@@ -162,12 +152,7 @@ def add(db, url, *, guild_id=GUILD, channel_id=CHANNEL, interval=15, now=NOW):
 
 async def poll(db, http, feed_id, *, now, **kw):
     [feed] = [f for f in service.list_feeds(db) if f.id == feed_id]
-    return await service.poll_feed(db, http, feed, now=now, **kw)
-
-
-def post_titles(db) -> set[str]:
-    with db.session() as session:
-        return set(session.execute(select(Post.title)).scalars())
+    return await service.poll_feed(db, http, LOCAL, feed, now=now, **kw)
 
 
 # --- service ------------------------------------------------------------------------------
@@ -199,10 +184,10 @@ async def test_first_poll_primes_then_conditional_requests_and_only_new_entries_
     assert card.title == EXTRA_ENTRY_TITLE and card.source == "The Guardian" and card.date == dt.date(2018, 1, 31)
     assert card.link.startswith("https://www.theguardian.com/") and card.summary
     assert (feed_server.conditional, feed_server.not_modified) == (2, 1)  # sent, but the content changed
-    titles = post_titles(db)
-    assert new_title in titles and new_title.removesuffix(" (updated)") not in titles  # edited in place
     with db.session() as session:
+        titles = {post.title for post in iter_posts(session)}
         assert count_posts(session) == 55
+    assert new_title in titles and new_title.removesuffix(" (updated)") not in titles  # edited in place
 
     quiet = await poll(db, http, feed.id, now=later + dt.timedelta(minutes=30))
     assert quiet.new_posts == [] and feed_server.not_modified == 2
@@ -234,7 +219,6 @@ async def test_the_same_entries_in_two_feeds_are_stored_once(db, http, feed_serv
         ("/garbage", "not a feed: no RSS/Atom document in the response"),
         ("/slow", "timed out after 1 s"),
         ("/huge", "the response is larger than 10 MB; stopped reading"),
-        ("/huge-declared", "the response is larger than 10 MB"),
     ],
 )
 async def test_a_broken_feed_gets_a_clear_reason_and_backs_off(db, http, feed_server, path, reason):
@@ -247,16 +231,17 @@ async def test_a_broken_feed_gets_a_clear_reason_and_backs_off(db, http, feed_se
     assert feed_server.hits[path] == 1
 
 
-async def test_a_refused_connection_is_a_failure_too(db, http):
-    feed = add(db, "http://127.0.0.1:9/feed.xml")
-    result = await poll(db, http, feed.id, now=NOW, timeout=2)
-    assert not result.ok and result.feed.last_error.startswith("could not fetch: ClientConnectorError")
+async def test_a_feed_without_entries_is_polled_fine(db, http, feed_server):
+    feed = add(db, feed_server.url("/empty.xml"))
+    result = await poll(db, http, feed.id, now=NOW)
+    assert result.ok and result.feed.last_status == "ok: the feed has no entries" and result.feed.primed
+    assert result.feed.failures == 0 and result.new_posts == []
 
 
 async def test_one_broken_feed_never_stops_another(db, http, feed_server):
     broken = [add(db, feed_server.url(p)) for p in ("/garbage", "/slow", "/missing")]
     good = add(db, feed_server.url("/feed.xml"))
-    results = await service.poll_feeds(db, http, service.due_feeds(db, now=NOW), now=NOW, timeout=0.5)
+    results = await service.poll_feeds(db, http, LOCAL, service.due_feeds(db, now=NOW), now=NOW, timeout=0.5)
     assert [r.ok for r in results] == [False, False, False, True]
     assert [r.feed.id for r in results] == [f.id for f in (*broken, good)]
     with db.session() as session:
@@ -269,7 +254,7 @@ async def test_an_unexpected_error_is_recorded_on_that_feed(db, http, feed_serve
     def explode(*args, **kwargs):
         raise RuntimeError("disk on fire")
 
-    monkeypatch.setattr(service, "store_posts", explode)
+    monkeypatch.setattr(service, "load", explode)
     result = await poll(db, http, feed.id, now=NOW)
     assert not result.ok and result.feed.last_error == "internal error: RuntimeError"
 
@@ -289,9 +274,7 @@ def test_backoff_is_exponential_capped_and_a_day_of_failures_pauses(db):
         now = result.feed.next_poll_at
     assert now - NOW >= service.PAUSE_AFTER and result.feed.paused and result.feed.next_poll_at is None
     assert service.due_feeds(db, now=now + dt.timedelta(days=30)) == []
-    resumed, created = service.add_feed(
-        db, url=feed.url, guild_id=GUILD, channel_id=None, interval_minutes=60, now=now
-    )
+    resumed, created = service.add_feed(db, url=feed.url, guild_id=GUILD, channel_id=None, interval_minutes=60, now=now)
     assert not created and not resumed.paused and resumed.failures == 0 and resumed.interval_minutes == 60
     assert [f.id for f in service.due_feeds(db, now=now)] == [feed.id]
 
@@ -322,16 +305,9 @@ def test_feed_crud(db):
 
 
 @pytest.fixture
-def settings(sqlite_url) -> Settings:
-    """The test feed server is on 127.0.0.1, which the bot refuses unless allowed."""
-    return Settings(database_url=sqlite_url, feed_allow_private_hosts=True)
-
-
-@pytest.mark.parametrize("url", ["http://127.0.0.1:9/feed.xml", "http://[::1]/feed", "http://localhost/feed", "http://10.1.2.3/rss"])
-async def test_the_bot_refuses_private_addresses(url):
-    async with service.new_http_session(public_only=True) as session:
-        with pytest.raises(service.FeedFetchError, match="private network address"):
-            await service.fetch_feed(session, url=url, timeout=2)
+def settings(request, sqlite_url) -> Settings:
+    """The test feed server is on 127.0.0.1, which the bot refuses unless allowed (indirect param: another policy)."""
+    return Settings(database_url=sqlite_url, feed_allow_private_hosts=getattr(request, "param", "127.0.0.1"))
 
 
 @pytest.fixture
@@ -340,8 +316,7 @@ async def live_cog(simcord_env):
     feeds = simcord_env.bot.get_cog("Feeds")
     feeds.fetch_timeout = 0.5
     yield feeds
-    if feeds.http is not None:
-        await feeds.http.close()
+    await simcord_env.bot.http_session.close()
 
 
 @pytest.fixture
@@ -351,23 +326,32 @@ def cog(live_cog):
     return live_cog
 
 
-def guild_with_admin(env):
-    guild = env.create_guild()
-    channel = guild.create_text_channel("news")
-    admins = guild.create_role("admins", permissions=discord.Permissions(manage_guild=True))
-    admin = guild.add_member(env.create_user("ada"), roles=[admins])
-    member = guild.add_member(env.create_user("bob"))
-    return guild, channel, admin, member
+@pytest.fixture
+def world(simcord_env) -> World:
+    return World(simcord_env)
 
 
 def announcements(env, channel) -> list:
-    return [
-        r for r in env.http_requests if r.method == "POST" and r.path == f"/channels/{channel.id}/messages"
-    ]
+    return [r for r in env.http_requests if r.method == "POST" and r.path == f"/channels/{channel.id}/messages"]
 
 
-async def test_feed_commands(simcord_env, cog, feed_server):
-    guild, channel, admin, member = guild_with_admin(simcord_env)
+@pytest.mark.parametrize("settings", ["false"], indirect=True)
+@pytest.mark.parametrize(
+    ("host", "said"), [("127.0.0.1", r"127\.0\.0\.1 is"), ("localhost", r"localhost resolves to (127\.0\.0\.1|::1),")],
+    ids=["literal", "name"],
+)
+async def test_by_default_the_bot_refuses_feeds_on_private_addresses(simcord_env, cog, world, feed_server, host, said):
+    """The bot's own session and policy come from its settings; public-only unless told otherwise."""
+    url = feed_server.url("/feed.xml").replace("127.0.0.1", host)
+    added = await world.admin.slash(world.channel, "feed add", url=url, channel=world.channel)
+    text = shown(added).content
+    assert "Now watching" in text and "The first check failed: " in text
+    assert re.search(said + r" a private network address \(loopback\); postbot only fetches public feeds", text), text
+    assert feed_server.hits == {}  # refused before anything reached the server
+
+
+async def test_feed_commands(simcord_env, cog, world, feed_server):
+    channel, admin, member = world.channel, world.admin, world.bob
     url = feed_server.url("/feed.xml")
 
     denied = await member.slash(channel, "feed add", url=url)
@@ -375,14 +359,12 @@ async def test_feed_commands(simcord_env, cog, feed_server):
     simcord.assert_error(simcord_env, discord.app_commands.MissingPermissions)
 
     added = await admin.slash(channel, "feed add", url=url, channel=channel, interval_minutes=30)
-    assert added.ephemeral
-    text = added.followups[0].content if added.followups else added.response.content
-    assert "Now watching" in text and "every 30 minutes" in text and "ok: 54 new" in text
+    text = shown(added).content
+    assert added.ephemeral and "Now watching" in text and "every 30 minutes" in text and "ok: 54 new" in text
     assert announcements(simcord_env, channel) == []  # the backlog is not announced
 
     broken = await admin.slash(channel, "feed add", url=feed_server.url("/page.html"))
-    text = broken.followups[0].content if broken.followups else broken.response.content
-    assert "first check failed: not a feed: the server sent an HTML page" in text
+    assert "first check failed: not a feed: the server sent an HTML page" in shown(broken).content
 
     listed = await member.slash(channel, "feed list")
     description = listed.response.embeds[0].description
@@ -407,17 +389,14 @@ async def test_feed_commands(simcord_env, cog, feed_server):
     removed = await admin.slash(channel, "feed remove", feed="2")
     assert removed.ephemeral and "Stopped watching" in removed.response.content
     missing = await admin.slash(channel, "feed remove", feed="2")
-    assert missing.ephemeral and "No watched feed" in missing.response.content
-    simcord.assert_error(simcord_env, UserFacingError, contains="No watched feed")
+    assert_user_error(simcord_env, missing, "No watched feed")
 
     bad = await admin.slash(channel, "feed add", url="not a url")
-    text = bad.followups[0].content if bad.followups else bad.response.content
-    assert bad.ephemeral and "not a feed address" in text
-    simcord.assert_error(simcord_env, UserFacingError, contains="not a feed address")
+    assert_user_error(simcord_env, bad, "not a feed address")
 
 
-async def test_polling_announces_each_new_entry_once_without_mentions(simcord_env, cog, feed_server):
-    guild, channel, admin, _member = guild_with_admin(simcord_env)
+async def test_polling_announces_each_new_entry_once_without_mentions(simcord_env, cog, world, feed_server):
+    channel, admin = world.channel, world.admin
     await admin.slash(channel, "feed add", url=feed_server.url("/feed.xml"), channel=channel)
     other = await admin.slash(channel, "feed add", url=feed_server.url("/garbage"))
     assert other.response is not None
@@ -433,8 +412,10 @@ async def test_polling_announces_each_new_entry_once_without_mentions(simcord_en
     [sent] = announcements(simcord_env, channel)
     assert sent.json["allowed_mentions"] == {"parse": []}
     [embed] = sent.json["embeds"]
-    assert embed["title"] == EXTRA_ENTRY_TITLE
-    assert {f["name"] for f in embed["fields"]} == {"Date", "Source", "Link"}
+    assert embed["title"] == EXTRA_ENTRY_TITLE  # the one post card, linked to the entry
+    assert embed["url"].startswith("https://www.theguardian.com/") and embed["description"]
+    fields = {f["name"]: f["value"] for f in embed["fields"]}
+    assert fields == {"Date": "2018-01-31", "Source": "The Guardian", "Comments": "0"}  # no Discussion field
     assert channel.last_message.embeds[0].title == EXTRA_ENTRY_TITLE
 
     await simcord_env.advance_time(15 * 60 + 1)
@@ -444,8 +425,8 @@ async def test_polling_announces_each_new_entry_once_without_mentions(simcord_en
     assert len(announcements(simcord_env, channel)) == 1
 
 
-async def test_a_feed_failing_for_a_day_is_paused_and_its_server_told(simcord_env, cog, feed_server):
-    guild, channel, admin, _member = guild_with_admin(simcord_env)
+async def test_a_feed_failing_for_a_day_is_paused_and_its_server_told(simcord_env, cog, world, feed_server):
+    channel, admin = world.channel, world.admin
     await admin.slash(channel, "feed add", url=feed_server.url("/missing.xml"), channel=channel)
     for _ in range(12):
         await simcord_env.advance_time(6 * 3600 + 1)
@@ -458,12 +439,12 @@ async def test_a_feed_failing_for_a_day_is_paused_and_its_server_told(simcord_en
     assert "paused" in status.response.embeds[0].description
 
 
-async def test_the_polling_loop_fires_by_itself(simcord_env, live_cog, feed_server):
-    guild, channel, admin, _member = guild_with_admin(simcord_env)
-    db = simcord_env.bot.database
-    feed = await db.run(add, db, feed_server.url("/feed.xml"), guild_id=guild.id, channel_id=channel.id, now=discord.utils.utcnow())
+async def test_the_polling_loop_fires_by_itself(simcord_env, live_cog, world, feed_server):
+    db = world.db
+    url = feed_server.url("/feed.xml")
+    feed = await db.call(add, url=url, guild_id=world.guild.id, channel_id=world.channel.id, now=discord.utils.utcnow())
     await simcord_env.advance_time(61)
-    [polled] = await db.run(service.list_feeds, db, guild_id=guild.id)
+    [polled] = await db.call(service.list_feeds, guild_id=world.guild.id)
     assert polled.id == feed.id and polled.primed and polled.last_polled_at is not None
     assert feed_server.hits["/feed.xml"] == 1
 
@@ -473,8 +454,8 @@ async def test_the_polling_loop_fires_by_itself(simcord_env, live_cog, feed_serv
 
 @pytest.fixture
 def file_server():
-    """The corpus feeds over plain HTTP from a thread (the CLI runs its own event loop)."""
-    handler = functools.partial(QuietHandler, directory=str(corpus("feeds")))
+    """The feeds of tests/fixtures/feeds/ over plain HTTP from a thread (the CLI runs its own event loop)."""
+    handler = functools.partial(QuietHandler, directory=str(fixture("feeds")))
     server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()

@@ -1,4 +1,4 @@
-"""bot.ingest.feeds: RSS/Atom through feedparser, on the shared corpus and small inline feeds."""
+"""bot.ingest.feeds: RSS/Atom through feedparser, on real feeds (tests/fixtures/feeds/) and small inline feeds."""
 
 from __future__ import annotations
 
@@ -8,25 +8,18 @@ from pathlib import Path
 
 import pytest
 
+from bot.errors import ParseError
 from bot.ingest.feeds import FeedParseError, FeedResult, html_to_text, looks_like_feed, parse_feed
-from bot.ingest.posts import format_post, parse_post
+from bot.ingest.post_writer import format_post
+from bot.ingest.posts import parse_post
+
+from .helpers import fixture
 
 REPO = Path(__file__).resolve().parents[1]
-CORPUS_FEEDS = Path(__file__).resolve().parents[2] / "shared" / "corpus" / "feeds"
-ADS = CORPUS_FEEDS / "blogger_atom_google_ads_developer_blog_2016.xml"
-TESTING = CORPUS_FEEDS / "blogger_atom_google_testing_blog_2017.xml"
-GUARDIAN = CORPUS_FEEDS / "rss2_guardian_us_2018.xml"
+ADS = fixture("feeds", "blogger_atom_google_ads_developer_blog_2016.xml")
+TESTING = fixture("feeds", "blogger_atom_google_testing_blog_2017.xml")
+GUARDIAN = fixture("feeds", "rss2_guardian_us_2018.xml")
 SAMPLE_POST = REPO / "data" / "2024-06-23-what-putins-meeting-with-kim-jong-un-really-means.txt"
-
-needs_corpus = pytest.mark.skipif(
-    not CORPUS_FEEDS.is_dir(), reason=f"shared corpus not found at {CORPUS_FEEDS} (../shared/corpus next to the repo)"
-)
-
-
-def corpus(path: Path) -> bytes:
-    if not path.exists():
-        pytest.skip(f"corpus feed {path.name} not found in {CORPUS_FEEDS}")
-    return path.read_bytes()
 
 
 def round_trips_as_post_file(post) -> bool:
@@ -35,12 +28,11 @@ def round_trips_as_post_file(post) -> bool:
     return dataclasses.replace(again, link=post.link, entry_id=post.entry_id) == post
 
 
-# --- the corpus -------------------------------------------------------------------------------
+# --- real feeds (tests/fixtures/feeds/) -------------------------------------------------------
 
 
-@needs_corpus
 def test_blogger_atom_testing_blog():
-    result = parse_feed(corpus(TESTING))
+    result = parse_feed(TESTING.read_bytes())
     assert isinstance(result, FeedResult)
     assert result.title == "Google Testing Blog"
     assert result.warnings == []
@@ -63,9 +55,8 @@ def test_blogger_atom_testing_blog():
     assert len({p.entry_id for p in result.posts}) == 25
 
 
-@needs_corpus
 def test_blogger_atom_ads_blog():
-    result = parse_feed(corpus(ADS))
+    result = parse_feed(ADS.read_bytes())
     assert result.title == "Google Ads Developer Blog"
     assert len(result.posts) == 25 and result.warnings == []
     first = result.posts[0]
@@ -84,9 +75,8 @@ def test_blogger_atom_ads_blog():
     assert result.posts[-1].date == dt.date(2015, 10, 15)
 
 
-@needs_corpus
 def test_guardian_rss():
-    result = parse_feed(corpus(GUARDIAN))
+    result = parse_feed(GUARDIAN.read_bytes())
     assert result.title == "The Guardian"
     assert len(result.posts) == 55 and result.warnings == []
     first = result.posts[0]
@@ -111,19 +101,17 @@ def test_guardian_rss():
     assert all("  " not in label for p in result.posts for label in p.labels)
 
 
-@needs_corpus
 @pytest.mark.parametrize("name", [ADS.name, TESTING.name, GUARDIAN.name])
 def test_corpus_feeds_export_as_post_files(name):
-    result = parse_feed(corpus(CORPUS_FEEDS / name))
-    assert looks_like_feed(corpus(CORPUS_FEEDS / name))
+    result = parse_feed(fixture("feeds", name).read_bytes())
+    assert looks_like_feed(fixture("feeds", name).read_bytes())
     for post in result.posts:
         assert post.title and post.body
         assert round_trips_as_post_file(post), post.title
 
 
-@needs_corpus
 def test_str_input_matches_bytes():
-    data = corpus(GUARDIAN)
+    data = GUARDIAN.read_bytes()
     assert parse_feed(data.decode("utf-8")) == parse_feed(data)
 
 
@@ -251,7 +239,7 @@ def test_not_a_feed(data, message):
     with pytest.raises(FeedParseError) as info:
         parse_feed(data)
     assert str(info.value).startswith(message)
-    assert isinstance(info.value, ValueError)
+    assert isinstance(info.value, ParseError)
 
 
 def test_bytes_naming_a_file_are_data_not_a_path():

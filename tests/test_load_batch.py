@@ -1,36 +1,42 @@
-"""load_sources stores sources in batches; one failing source must still fail alone."""
+"""The loading path stores sources in batches; one failing source must still fail alone."""
 
 from __future__ import annotations
 
-import bot.services.load as load_module
-from bot.ingest.posts import format_post
-from bot.services.load import load_sources
-from bot.store import count_posts
+import datetime as dt
 
-from bench.generate import generate_posts
+import bot.services.loading as loading
+from bot.ingest.post_writer import format_post
+from bot.ingest.posts import ParsedComment, ParsedPost
+from bot.services.loading import load
+from bot.store.posts import count_posts
+
+from .helpers import BODY, NOW
 
 
-def write_posts(directory, n: int) -> list:
-    posts = list(generate_posts(n, seed=3))
-    for i, post in enumerate(posts):
+def write_posts(directory, n: int) -> list[str]:
+    """n post files, each with a comment; returns their titles."""
+    titles = [f"Summit day {i}" for i in range(n)]
+    for i, title in enumerate(titles):
+        post = ParsedPost(
+            date=dt.date(2024, 6, 1) + dt.timedelta(days=i), title=title, headline=None, source="RT", body=BODY,
+            truncated=False, comments=[ParsedComment(author="Anonymous", text=f"Comment on day {i}.")], declared_comments=1,
+        )
         (directory / f"{i:03d}.txt").write_text(format_post(post), encoding="utf-8")
-    return posts
+    return titles
 
 
 def test_a_failing_source_in_a_batch_fails_alone(db, tmp_path, monkeypatch):
-    posts = write_posts(tmp_path, 12)
-    bad_title = posts[5].title
-    real_upsert = load_module.upsert_post
+    titles = write_posts(tmp_path, 12)
+    real_upsert = loading.upsert_post
 
-    def upsert(session, *, parsed, origin, now):
-        if parsed.title == bad_title:
+    def upsert(session, *, row, loaded_from, now):  # the database refusing one post
+        if row.title == titles[5]:
             raise RuntimeError("disk on fire")
-        return real_upsert(session, parsed=parsed, origin=origin, now=now)
+        return real_upsert(session, row=row, loaded_from=loaded_from, now=now)
 
-    monkeypatch.setattr(load_module, "upsert_post", upsert)
-    monkeypatch.setattr(load_module, "BATCH_SOURCES", 5)
+    monkeypatch.setattr(loading, "upsert_post", upsert)
     seen = []
-    report = load_sources(db, [str(tmp_path)], progress=seen.append)
+    report = load(db, sources=[str(tmp_path)], now=NOW, progress=seen.append, batch_size=5)
     assert report.summary() == "11 loaded, 0 updated, 0 unchanged, 1 failed"
     assert [r.source for r in report.failed] == [str(tmp_path / "005.txt")]
     assert "disk on fire" in report.failed[0].error
@@ -39,11 +45,10 @@ def test_a_failing_source_in_a_batch_fails_alone(db, tmp_path, monkeypatch):
         assert count_posts(session) == 11
 
 
-def test_batched_load_equals_one_by_one(db, tmp_path, monkeypatch):
+def test_batched_load_equals_one_by_one(db, tmp_path):
     write_posts(tmp_path, 7)
-    monkeypatch.setattr(load_module, "BATCH_SOURCES", 3)
-    first = load_sources(db, [str(tmp_path)])
-    again = load_sources(db, [str(tmp_path)])
+    first = load(db, sources=[str(tmp_path)], now=NOW, batch_size=3)
+    again = load(db, sources=[str(tmp_path)], now=NOW, batch_size=1)
     assert first.summary() == "7 loaded, 0 updated, 0 unchanged, 0 failed"
     assert again.summary() == "0 loaded, 0 updated, 7 unchanged, 0 failed"
-    assert all(len(r.post_ids) == 1 for r in first.results)
+    assert all(len(r.posts) == 1 for r in first.results)

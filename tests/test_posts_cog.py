@@ -8,50 +8,27 @@ import discord
 import pytest
 import simcord
 
-from bot.errors import UserFacingError
-from bot.ingest.posts import ParsedComment, ParsedPost
 from bot.render import EMBED_DESCRIPTION_LIMIT, EMBED_TOTAL_LIMIT
 from bot.services.comments import register_thread
-from bot.services.load import load_sources
-from bot.store import count_posts, upsert_post
+from bot.services.views import ThreadRef
+from bot.store.posts import count_posts
 
-from .conftest import SAMPLE, corpus
-
-SAMPLE_TITLE = "What Putin’s meeting with Kim Jong-un really means"
-NOW = dt.datetime(2024, 7, 1, tzinfo=dt.timezone.utc)
+from .helpers import NOW, SAMPLE, SAMPLE_TITLE, World, add_post, assert_user_error, fixture, shown
 
 
 def add_posts(db, count: int) -> None:
-    with db.session() as session:
-        for n in range(count):
-            parsed = ParsedPost(
-                date=dt.date(2023, 1, 1) + dt.timedelta(days=n),
-                title=f"Filler post {n:02d}",
-                headline=None,
-                source="Filler",
-                body=f"Filler body {n} about fisheries policy.",
-                truncated=False,
-                comments=[ParsedComment(author="Ann", text=f"Fisheries comment {n}.")] if n % 5 == 0 else [],
-            )
-            upsert_post(session, parsed=parsed, origin="test", now=NOW)
-
-
-class World:
-    def __init__(self, env) -> None:
-        self.env = env
-        self.db = env.bot.database
-        self.guild = env.create_guild()
-        self.channel = self.guild.create_text_channel("general")
-        admins = self.guild.create_role("admins", permissions=discord.Permissions(manage_guild=True))
-        self.alice = self.guild.add_member(env.create_user("alice"))
-        self.bob = self.guild.add_member(env.create_user("bob"))
-        self.admin = self.guild.add_member(env.create_user("ada"), roles=[admins])
+    """Filler posts, one a day from 2023-01-01; every fifth has a comment about fisheries."""
+    for n in range(count):
+        add_post(
+            db, f"Filler post {n:02d}", date=dt.date(2023, 1, 1) + dt.timedelta(days=n), source="Filler",
+            body=f"Filler body {n} about fisheries policy.", comments=(("Ann", f"Fisheries comment {n}."),) if n % 5 == 0 else (),
+        )
 
 
 @pytest.fixture
 async def world(simcord_env):
     w = World(simcord_env)
-    report = await w.db.run(load_sources, w.db, [str(SAMPLE)])
+    report = await w.load(SAMPLE)
     assert report.summary().startswith("1 loaded")
     return w
 
@@ -59,12 +36,6 @@ async def world(simcord_env):
 def buttons(message) -> dict[str, bool]:
     """label -> disabled, for the message's buttons."""
     return {c["label"]: bool(c.get("disabled")) for row in message.components for c in row["components"]}
-
-
-def user_error(env, result, text: str) -> None:
-    message = result.response or result.followups[0]
-    assert result.ephemeral and text in message.content
-    simcord.assert_error(env, UserFacingError, contains=text)
 
 
 # --------------------------------------------------------------------------- /post show
@@ -84,30 +55,30 @@ async def test_post_show(world):
     [choice] = await world.alice.autocomplete(world.channel, "post show", "post", "kim jong")
     r = await world.alice.slash(world.channel, "post show", post=choice["value"])
     assert not r.ephemeral
-    [embed] = (r.response or r.followups[0]).embeds
+    [embed] = shown(r).embeds
     fields = {f.name: f.value for f in embed.fields}
     assert embed.title == SAMPLE_TITLE
-    assert fields["Date"] == "Sunday, June 23, 2024"
+    assert fields["Date"] == "2024-06-23"
     assert fields["Source"] == "RT"
-    assert fields["Comments"] == "3"
+    assert fields["Comments"] == "3, newest by Anonymous"
     assert "Article" in fields["Articles quoted"] and "4" in fields["Articles quoted"]
     assert "/discuss" in fields["Discussion"]
-    assert embed.description and len(embed.description) <= 1000
+    assert embed.description and len(embed.description) <= 600
 
 
 async def test_post_show_links_the_thread_of_this_server(world):
     [choice] = await world.alice.autocomplete(world.channel, "post show", "post", "putin")
     post_id = int(choice["value"])
-    register_thread(world.db, post_id=post_id, guild_id=world.guild.id, channel_id=world.channel.id, thread_id=424242)
-    register_thread(world.db, post_id=post_id, guild_id=999, channel_id=1, thread_id=5151)
+    register_thread(world.db, thread=ThreadRef(post_id=post_id, guild_id=world.guild.id, channel_id=world.channel.id, thread_id=424242), now=NOW)
+    register_thread(world.db, thread=ThreadRef(post_id=post_id, guild_id=999, channel_id=1, thread_id=5151), now=NOW)
     r = await world.alice.slash(world.channel, "post show", post=choice["value"])
-    fields = {f.name: f.value for f in (r.response or r.followups[0]).embeds[0].fields}
-    assert f"https://discord.com/channels/{world.guild.id}/424242" in fields["Discussion"]
+    fields = {f.name: f.value for f in shown(r).embeds[0].fields}
+    assert fields["Discussion"] == "<#424242>"
 
 
 async def test_post_show_unknown_post(world):
     r = await world.alice.slash(world.channel, "post show", post="no such title at all")
-    user_error(world.env, r, "No post matches")
+    assert_user_error(world.env, r, "No post matches")
 
 
 # --------------------------------------------------------------------------- /post list
@@ -149,7 +120,7 @@ async def test_post_list_one_page_has_no_buttons(world):
 async def test_post_list_when_empty(simcord_env):
     w = World(simcord_env)
     r = await w.alice.slash(w.channel, "post list")
-    user_error(simcord_env, r, "No posts are stored yet")
+    assert_user_error(simcord_env, r, "No posts are stored yet")
 
 
 # --------------------------------------------------------------------------- /search
@@ -158,7 +129,7 @@ async def test_post_list_when_empty(simcord_env):
 async def test_search_is_paginated_with_snippets(world):
     add_posts(world.db, 30)
     r = await world.alice.slash(world.channel, "search", query="fisheries")
-    message = r.followups[0] if r.followups else r.response
+    message = shown(r)
     [embed] = message.embeds
     assert embed.title == "Search: fisheries"
     assert "**fisheries**" in embed.description.lower() or "**Fisheries**" in embed.description
@@ -181,17 +152,17 @@ async def test_search_is_paginated_with_snippets(world):
 
 async def test_search_finds_comments_and_hostile_text_is_safe(world):
     r = await world.alice.slash(world.channel, "search", query="'; DROP TABLE post; -- Kim")
-    message = r.followups[0] if r.followups else r.response
+    message = shown(r)
     assert "Kim" in message.embeds[0].description
     assert count_posts_now(world) == 1
     r = await world.alice.slash(world.channel, "search", query="NEAR( \"unbalanced col:xyzzy")
-    message = r.followups[0] if r.followups else r.response
+    message = shown(r)
     assert message.content.startswith("Nothing matches")
 
 
 async def test_search_without_words(world):
     r = await world.alice.slash(world.channel, "search", query='"*"')
-    user_error(world.env, r, "at least one word")
+    assert_user_error(world.env, r, "at least one word")
 
 
 def count_posts_now(world) -> int:
@@ -205,31 +176,31 @@ def count_posts_now(world) -> int:
 async def test_load_a_post_file(world):
     data = SAMPLE.read_bytes().replace(b"really means", b"really means, again")
     r = await world.admin.slash(world.channel, "load", file=("again.txt", data))
-    message = r.followups[0] if r.followups else r.response
+    message = shown(r)
     assert r.ephemeral
     assert "is a **post file**: 1 loaded, 0 updated, 0 unchanged" in message.content
     assert count_posts_now(world) == 2
     r = await world.admin.slash(world.channel, "load", file=("again.txt", data))
-    message = r.followups[0] if r.followups else r.response
+    message = shown(r)
     assert "0 loaded, 0 updated, 1 unchanged" in message.content
 
 
 async def test_load_a_feed_file(world):
-    path = corpus("feeds", "rss2_guardian_us_2018.xml")
+    path = fixture("feeds", "rss2_guardian_us_2018.xml")
     r = await world.admin.slash(world.channel, "load", file=(path.name, path.read_bytes()))
-    message = r.followups[0] if r.followups else r.response
+    message = shown(r)
     assert "is a **feed**:" in message.content
     loaded = int(message.content.split(":")[1].split()[0])
     assert loaded > 0 and count_posts_now(world) == 1 + loaded
 
 
 async def test_load_a_treaty_text(world):
-    path = corpus("treaties", "treaty_north_atlantic_1949.txt")
+    path = fixture("treaties", "treaty_north_atlantic_1949.txt")
     r = await world.admin.slash(world.channel, "load", file=(path.name, path.read_bytes()), name="North Atlantic Treaty")
-    message = r.followups[0] if r.followups else r.response
+    message = shown(r)
     assert "is a **treaty text**: North Atlantic Treaty loaded with 14 articles" in message.content
     r = await world.alice.slash(world.channel, "search", query="armed attack")
-    message = r.followups[0] if r.followups else r.response
+    message = shown(r)
     assert "📜 Article 5 of North Atlantic Treaty" in message.embeds[0].description
 
 
@@ -243,7 +214,7 @@ async def test_load_a_treaty_text(world):
 )
 async def test_load_rejects_garbage(world, filename, data):
     r = await world.admin.slash(world.channel, "load", file=(filename, data))
-    message = r.followups[0] if r.followups else r.response
+    message = shown(r)
     assert message.content.startswith("❌")
     assert filename in message.content
     assert count_posts_now(world) == 1

@@ -8,13 +8,13 @@ import pytest
 from sqlalchemy import delete, insert, select, update
 
 from bot.errors import UserFacingError
-from bot.ingest.posts import ParsedComment, ParsedPost
-from bot.models import ORIGIN_DISCORD, Comment, Post
+from bot.models import Comment, CommentOrigin, Post
+from bot.render.posts import belongs_to, snippet_markdown, snippet_text
 from bot.services.articles import load_treaty
-from bot.services.search import ARTICLE, COMMENT, POST, query_terms, search
-from bot.store import upsert_post
+from bot.services.search import query_terms, search
+from bot.store.search import ARTICLE, COMMENT, POST
 
-NOW = dt.datetime(2024, 7, 1, 12, tzinfo=dt.timezone.utc)
+from .helpers import NOW, add_post
 TREATY = """North Atlantic Treaty
 
 The Parties to this Treaty reaffirm their faith in the purposes and principles of the Charter.
@@ -29,26 +29,16 @@ The Parties agree that an armed attack against one or more of them shall be cons
 """
 
 
-def add_post(db, title: str, body: str, *, day: int = 1, comments: tuple[tuple[str, str], ...] = ()) -> int:
-    parsed = ParsedPost(
-        date=dt.date(2024, 6, day),
-        title=title,
-        headline=None,
-        source="Test",
-        body=body,
-        truncated=False,
-        comments=[ParsedComment(author=a, text=t, position=i) for i, (a, t) in enumerate(comments)],
-    )
-    with db.session() as session:
-        return upsert_post(session, parsed=parsed, origin="test", now=NOW)[1]
+def add(db, title: str, body: str, *, day: int = 1, comments: tuple[tuple[str, str], ...] = ()) -> int:
+    return add_post(db, title, body=body, date=dt.date(2024, 6, day), source="Test", comments=comments)
 
 
 @pytest.fixture
 def store(db):
     ids = {
-        "title": add_post(db, "Pipeline sabotage in the Baltic", "Divers found damage on the seabed.", day=3),
-        "body": add_post(db, "Energy prices", "Gas prices rose after the pipeline was damaged. Markets reacted.", day=2),
-        "other": add_post(
+        "title": add(db, "Pipeline sabotage in the Baltic", "Divers found damage on the seabed.", day=3),
+        "body": add(db, "Energy prices", "Gas prices rose after the pipeline was damaged. Markets reacted.", day=2),
+        "other": add(
             db,
             "Summit in Pyongyang",
             "The leaders signed a partnership treaty: both parties promise mutual defence.",
@@ -56,44 +46,45 @@ def store(db):
             comments=(("Ann", "This treaty changes the balance in Asia for all parties."), ("Bob", "Nothing new under the sun.")),
         ),
     }
-    load_treaty(db, path_or_text=TREATY, name="North Atlantic Treaty")
+    load_treaty(db, text=TREATY, name="North Atlantic Treaty", now=NOW)
     return ids
 
 
 def test_title_match_ranks_above_body_match(db, store):
     hits = search(db, query="pipeline")
     assert [h.id for h in hits if h.kind == POST][:2] == [store["title"], store["body"]]
-    assert hits[0].heading == "**Pipeline** sabotage in the Baltic"
-    assert hits[0].belongs_to() == "post: Pipeline sabotage in the Baltic (2024-06-03)"
+    assert snippet_markdown(hits[0].heading) == "**Pipeline** sabotage in the Baltic"
+    assert belongs_to(hits[0]) == "post: Pipeline sabotage in the Baltic (2024-06-03)"
 
 
 def test_snippet_bolds_the_matched_words(db, store):
     [hit] = search(db, query="markets")
     assert hit.kind == POST and hit.id == store["body"]
-    assert "**Markets**" in hit.snippet
-    assert "Markets reacted" in hit.snippet_text and "**" not in hit.snippet_text
+    assert "**Markets**" in snippet_markdown(hit.snippet)
+    assert "Markets reacted" in snippet_text(hit.snippet) and "**" not in snippet_text(hit.snippet)
 
 
 def test_snippet_escapes_stored_markdown(db):
-    add_post(db, "Markdown in a body", "Some *stars* and __underlines__ around the keyword zebra, and a `tick` @everyone.")
+    add(db, "Markdown in a body", "Some *stars* and __underlines__ around the keyword zebra, and a `tick` @everyone.")
     [hit] = search(db, query="zebra")
-    assert "**zebra**" in hit.snippet
-    assert r"\*stars\*" in hit.snippet and r"\_\_underlines\_\_" in hit.snippet and r"\`tick\`" in hit.snippet
+    shown = snippet_markdown(hit.snippet)
+    assert "**zebra**" in shown
+    assert r"\*stars\*" in shown and r"\_\_underlines\_\_" in shown and r"\`tick\`" in shown
 
 
 def test_comments_are_found_with_their_post(db, store):
     hits = search(db, query="balance Asia")
     assert [(h.kind, h.author) for h in hits] == [(COMMENT, "Ann")]
     assert hits[0].post_id == store["other"]
-    assert hits[0].belongs_to() == "comment by Ann on Summit in Pyongyang (2024-06-01)"
-    assert "**balance**" in hits[0].snippet
+    assert belongs_to(hits[0]) == "comment by Ann on Summit in Pyongyang (2024-06-01)"
+    assert "**balance**" in snippet_markdown(hits[0].snippet)
 
 
 def test_treaty_articles_are_found(db, store):
     hits = search(db, query="armed attack")
     assert hits[0].kind == ARTICLE and hits[0].article == "5"
-    assert hits[0].belongs_to() == "Article 5 of North Atlantic Treaty"
-    assert "**armed**" in hits[0].snippet
+    assert belongs_to(hits[0]) == "Article 5 of North Atlantic Treaty"
+    assert "**armed**" in snippet_markdown(hits[0].snippet)
 
 
 def test_every_kind_in_one_search(db, store):
@@ -113,12 +104,12 @@ def test_stemming_finds_other_forms(db, store):
 
 def test_limit(db):
     for day in range(1, 21):
-        add_post(db, f"Report {day}", f"Another report number {day} about fisheries.", day=day)
+        add(db, f"Report {day}", f"Another report number {day} about fisheries.", day=day)
     assert len(search(db, query="fisheries", limit=7)) == 7
 
 
 def test_index_follows_updates_and_deletes(db, store):
-    add_post(db, "Energy prices", "Electricity got cheaper; nothing about gas at all.", day=2)  # same key: an update
+    add(db, "Energy prices", "Electricity got cheaper; nothing about gas at all.", day=2)  # same key: an update
     assert search(db, query="markets") == []
     assert [h.id for h in search(db, query="electricity")] == [store["body"]]
     with db.session() as session:
@@ -135,7 +126,7 @@ def test_index_follows_discord_comments(db, store):
     with db.session() as session:
         comment_id = session.execute(
             insert(Comment).returning(Comment.id),
-            {"post_id": store["body"], "author": "carol", "text": "Heating oil too.", "origin": ORIGIN_DISCORD, "created_at": NOW},
+            {"post_id": store["body"], "author": "carol", "text": "Heating oil too.", "origin": CommentOrigin.DISCORD, "created_at": NOW},
         ).scalar_one()
     assert [(h.kind, h.id) for h in search(db, query="heating")] == [(COMMENT, comment_id)]
     with db.session() as session:
@@ -148,7 +139,7 @@ def test_index_follows_discord_comments(db, store):
 
 
 def test_treaty_reload_replaces_its_articles(db, store):
-    load_treaty(db, path_or_text=TREATY.replace("peaceful means", "arbitration"), name="North Atlantic Treaty")
+    load_treaty(db, text=TREATY.replace("peaceful means", "arbitration"), name="North Atlantic Treaty", now=NOW)
     assert search(db, query="peaceful") == []
     assert [h.article for h in search(db, query="arbitration")] == ["1"]
 
@@ -216,10 +207,10 @@ def test_query_terms():
 
 def test_a_common_word_ranks_only_its_newest_matches(db, monkeypatch):
     """Past RANKED_PER_KIND matches, only the newest are ranked: the best old match drops out."""
-    import bot.services.search as search_module
+    import bot.store.search as search_module
 
-    oldest = add_post(db, "Herring herring herring", "Herring quotas again.", day=1)
-    newer = [add_post(db, f"Market report {i}", f"Prices of herring and cod, week {i}.", day=2 + i) for i in range(4)]
+    oldest = add(db, "Herring herring herring", "Herring quotas again.", day=1)
+    newer = [add(db, f"Market report {i}", f"Prices of herring and cod, week {i}.", day=2 + i) for i in range(4)]
     assert search(db, query="herring")[0].id == oldest  # the title match wins while every match is ranked
     monkeypatch.setattr(search_module, "RANKED_PER_KIND", 3)
     hits = search(db, query="herring")

@@ -13,11 +13,11 @@ from bot.db import Database
 from bot.ingest.posts import parse_post, read_post_file
 from bot.models import Comment, Post
 from bot.services.export import export_posts
-from bot.services.load import load_sources
+from bot.services.loading import load
 from bot.settings import Settings, SettingsError
-from bot.store import count_posts, get_post, iter_posts, list_posts
+from bot.store.posts import count_posts, get_post, iter_posts, list_posts
 
-from .conftest import SAMPLE, corpus
+from .helpers import NOW, SAMPLE, fixture
 
 
 def comparable(db):
@@ -33,7 +33,7 @@ def comparable(db):
 
 
 def test_sample_loads_with_its_comments(db):
-    report = load_sources(db, [str(SAMPLE)])
+    report = load(db, now=NOW, sources=[str(SAMPLE)])
     assert report.summary() == "1 loaded, 0 updated, 0 unchanged, 0 failed"
     with db.session() as session:
         [summary] = list_posts(session)
@@ -46,9 +46,9 @@ def test_sample_loads_with_its_comments(db):
 
 
 def test_loading_twice_changes_nothing(db):
-    load_sources(db, [str(SAMPLE)])
+    load(db, now=NOW, sources=[str(SAMPLE)])
     before = comparable(db)
-    report = load_sources(db, [str(SAMPLE)])
+    report = load(db, now=NOW, sources=[str(SAMPLE)])
     assert report.summary() == "0 loaded, 0 updated, 1 unchanged, 0 failed"
     assert comparable(db) == before
 
@@ -56,14 +56,14 @@ def test_loading_twice_changes_nothing(db):
 def test_edited_file_updates_in_place_and_keeps_discord_comments(db, tmp_path):
     copy = tmp_path / "post.txt"
     shutil.copy(SAMPLE, copy)
-    load_sources(db, [str(copy)])
+    load(db, now=NOW, sources=[str(copy)])
     with db.session() as session:
         post_id = session.scalar(select(Post.id))
         session.add(Comment(post_id=post_id, author="alice", text="From Discord", origin="discord",
                             discord_message_id=42, position=0, created_at=post_loaded(session, post_id)))
     copy.write_text(SAMPLE.read_text(encoding="utf-8").replace("Is this really", "Is this truly"), encoding="utf-8")
 
-    report = load_sources(db, [str(copy)])
+    report = load(db, now=NOW, sources=[str(copy)])
 
     assert report.summary() == "0 loaded, 1 updated, 0 unchanged, 0 failed"
     with db.session() as session:
@@ -85,7 +85,7 @@ def test_bad_files_fail_alone_and_are_reported(db, tmp_path):
     (tmp_path / "d-impossible.txt").write_text("February 30, 2024\n\nTitle\n\nBody.\n", encoding="utf-8")
     (tmp_path / "e-binary.txt").write_bytes(b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR")
 
-    report = load_sources(db, [str(tmp_path)])
+    report = load(db, now=NOW, sources=[str(tmp_path)])
 
     assert report.summary() == "1 loaded, 0 updated, 0 unchanged, 4 failed"
     errors = {r.source.rsplit("/", 1)[-1]: (r.line, r.error) for r in report.failed}
@@ -102,37 +102,37 @@ def test_comment_count_mismatch_loads_with_a_warning(db, tmp_path):
     text = SAMPLE.read_text(encoding="utf-8").replace("3 comments:", "5 comments:")
     path = tmp_path / "post.txt"
     path.write_text(text, encoding="utf-8")
-    report = load_sources(db, [str(path)])
+    report = load(db, now=NOW, sources=[str(path)])
     assert report.summary() == "1 loaded, 0 updated, 0 unchanged, 0 failed"
     assert any("5" in w and "3" in w for w in report.warnings)
 
 
 def test_feed_file_loads_one_post_per_entry(db):
-    feed = corpus("feeds", "rss2_guardian_us_2018.xml")
-    report = load_sources(db, [str(feed)])
+    feed = fixture("feeds", "rss2_guardian_us_2018.xml")
+    report = load(db, now=NOW, sources=[str(feed)])
     assert report.summary() == "55 loaded, 0 updated, 0 unchanged, 0 failed"
-    assert load_sources(db, [str(feed)]).summary() == "0 loaded, 0 updated, 55 unchanged, 0 failed"
+    assert load(db, now=NOW, sources=[str(feed)]).summary() == "0 loaded, 0 updated, 55 unchanged, 0 failed"
 
 
 def test_export_then_load_into_an_empty_store_round_trips(db, tmp_path, sqlite_url):
-    load_sources(db, [str(SAMPLE), str(corpus("feeds", "blogger_atom_google_testing_blog_2017.xml"))])
+    load(db, now=NOW, sources=[str(SAMPLE), str(fixture("feeds", "blogger_atom_google_testing_blog_2017.xml"))])
     written = export_posts(db, out_dir=tmp_path / "out", fmt="text")
     assert len(written) == 26
     fresh = Database(f"sqlite:///{tmp_path / 'fresh.db'}")
-    report = load_sources(fresh, [str(tmp_path / "out")])
+    report = load(fresh, now=NOW, sources=[str(tmp_path / "out")])
     assert report.summary() == "26 loaded, 0 updated, 0 unchanged, 0 failed"
     assert comparable(fresh) == comparable(db)
 
 
 def test_sample_export_is_the_sample_layout(db, tmp_path):
-    load_sources(db, [str(SAMPLE)])
+    load(db, now=NOW, sources=[str(SAMPLE)])
     [path] = export_posts(db, out_dir=tmp_path, fmt="text")
     assert path.name == SAMPLE.name
     assert parse_post(path.read_text(encoding="utf-8")) == dataclasses.replace(read_post_file(SAMPLE), warnings=[])
 
 
 def test_json_export_carries_comments(db, tmp_path):
-    load_sources(db, [str(SAMPLE)])
+    load(db, now=NOW, sources=[str(SAMPLE)])
     [path] = export_posts(db, out_dir=tmp_path, fmt="json")
     data = json.loads(path.read_text(encoding="utf-8"))
     assert data["date"] == "2024-06-23" and len(data["comments"]) == 3
@@ -145,7 +145,7 @@ def test_settings_reject_bad_database_urls(bad):
 
 
 def test_reloading_an_export_keeps_discord_comments_single(db, tmp_path):
-    load_sources(db, [str(SAMPLE)])
+    load(db, now=NOW, sources=[str(SAMPLE)])
     with db.session() as session:
         post_id = session.scalar(select(Post.id))
         loaded_at = post_loaded(session, post_id)
@@ -153,7 +153,7 @@ def test_reloading_an_export_keeps_discord_comments_single(db, tmp_path):
                             discord_message_id=7, position=0, posted_at=loaded_at, created_at=loaded_at))
     export_posts(db, out_dir=tmp_path / "out", fmt="text")
 
-    report = load_sources(db, [str(tmp_path / "out")])
+    report = load(db, now=NOW, sources=[str(tmp_path / "out")])
 
     assert report.summary() == "0 loaded, 0 updated, 1 unchanged, 0 failed"
     with db.session() as session:

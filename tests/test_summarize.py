@@ -8,9 +8,10 @@ import feedparser
 import pytest
 
 from bot.ingest.posts import read_post_file
-from bot.summarize import split_sentences, summarize
+from bot.ingest.sentences import split_sentences
+from bot.summarize import summarize
 
-from .conftest import SAMPLE, corpus
+from .helpers import SAMPLE, fixture
 
 
 def test_sample_summary_is_two_or_three_sentences_in_text_order():
@@ -60,7 +61,7 @@ def test_empty_text_gives_empty_summary():
     ["rss2_guardian_us_2018.xml", "blogger_atom_google_testing_blog_2017.xml", "blogger_atom_google_ads_developer_blog_2016.xml"],
 )
 def test_corpus_feed_texts(name):
-    feed = feedparser.parse(corpus("feeds", name).read_bytes())
+    feed = feedparser.parse(fixture("feeds", name).read_bytes())
     texts = []
     for entry in feed.entries:
         html = entry.content[0].value if "content" in entry else entry.get("summary", "")

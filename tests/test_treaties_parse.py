@@ -1,26 +1,22 @@
-"""bot.ingest.treaties: full treaty texts from the shared corpus and small hand-written ones."""
-
-from pathlib import Path
+"""bot.ingest.treaties: full treaty texts (tests/fixtures/treaties/) and small hand-written ones."""
 
 import pytest
 
+from bot.errors import ParseError
 from bot.ingest.treaties import TreatyParseError, parse_treaty, roman_to_int
 
-CORPUS = Path(__file__).resolve().parents[2] / "shared" / "corpus" / "treaties"
+from .helpers import fixture
 
 
-def corpus(name: str) -> str:
-    path = CORPUS / name
-    if not path.exists():
-        pytest.skip(f"corpus file {path} not present (the shared corpus sits next to the repo)")
-    return path.read_text(encoding="utf-8")
+def treaty_text(name: str) -> str:
+    return fixture("treaties", name).read_text(encoding="utf-8")
 
 
-# --------------------------------------------------------------------------- corpus
+# --------------------------------------------------------------------------- real treaty texts
 
 
 def test_north_atlantic_treaty():
-    t = parse_treaty(corpus("treaty_north_atlantic_1949.txt"))
+    t = parse_treaty(treaty_text("treaty_north_atlantic_1949.txt"))
     assert t.title == "NORTH ATLANTIC TREATY"
     assert [a.number for a in t.articles] == list(range(1, 15))
     assert [a.label for a in t.articles] == [str(n) for n in range(1, 15)]
@@ -41,7 +37,7 @@ def test_north_atlantic_treaty():
 
 
 def test_npt_roman_numerals_and_numbered_paragraphs():
-    t = parse_treaty(corpus("treaty_npt_1968.txt"))
+    t = parse_treaty(treaty_text("treaty_npt_1968.txt"))
     assert t.title == "Treaty on the Non-Proliferation of Nuclear Weapons"
     assert [a.number for a in t.articles] == list(range(1, 12))
     assert [a.label for a in t.articles] == ["I", "II", "III", "IV", "V", "VI", "VII", "VIII", "IX", "X", "XI"]
@@ -57,7 +53,7 @@ def test_npt_roman_numerals_and_numbered_paragraphs():
 def test_partial_russia_dprk_text_is_refused():
     """A summary plus quotes from news reports has no "Article N" headings: not loadable."""
     with pytest.raises(TreatyParseError, match="no 'Article N' headings found") as info:
-        parse_treaty(corpus("treaty_russia_dprk_2024.txt"))
+        parse_treaty(treaty_text("treaty_russia_dprk_2024.txt"))
     assert info.value.line == 6  # the "title" line it took (after the provenance lines)
     assert str(info.value).startswith("line 6: ")
 
@@ -162,7 +158,7 @@ def test_errors_name_the_line(text, message, line):
     with pytest.raises(TreatyParseError, match=message) as info:
         parse_treaty(text)
     assert info.value.line == line
-    assert isinstance(info.value, ValueError)
+    assert isinstance(info.value, ParseError)  # one error root: the loader catches ParseError
 
 
 def test_roman_to_int():

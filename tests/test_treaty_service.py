@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import datetime as dt
+from pathlib import Path
+
 import pytest
 from sqlalchemy import func, select
 from typer.testing import CliRunner
@@ -9,7 +12,7 @@ from typer.testing import CliRunner
 from bot.cli import app
 from bot.errors import UserFacingError
 from bot.models import Article, Treaty, TreatyAlias
-from bot.render import CHOICE_NAME_LIMIT
+from bot.render import CHOICE_NAME_LIMIT, choice_name
 from bot.services.articles import (
     article_choices,
     list_articles,
@@ -18,9 +21,10 @@ from bot.services.articles import (
     quote_article,
     treaty_choices,
 )
-from bot.services.load import load_source
+from bot.services.loading import load
+from bot.services.views import ArticleSource, SourceKind
 
-from .conftest import SAMPLE, corpus
+from .helpers import NOW, SAMPLE, SAMPLE_TITLE, add_post, fixture
 
 RUSSIA_DPRK = "Russia–DPRK Treaty on Comprehensive Strategic Partnership"
 NATO = "North Atlantic Treaty"
@@ -30,15 +34,17 @@ ARTICLE_4 = (
     "in a state of war, the other Party will immediately provide military and other assistance with all the means "
     "at its disposal."
 )
-SAMPLE_TITLE = "What Putin’s meeting with Kim Jong-un really means"
 
 
-def load_post(db, tmp_path, *, date: str, title: str, body: str) -> int:
-    path = tmp_path / f"{title[:20]}.txt"
-    path.write_text(f"{date}\n\n{title}\n\n{body}\n\nNo comments:\n", encoding="utf-8")
-    result = load_source(db, str(path))
-    assert not result.failed, result.error
-    return result.post_ids[0]
+def load_sample(db) -> None:
+    report = load(db, sources=[str(SAMPLE)], now=NOW)
+    assert report.summary().startswith("1 loaded"), report.summary()
+
+
+def load_text(db, source: Path | str, *, name: str, aliases=()):
+    """load_treaty takes the text itself; a fixture path is read as the CLI reads a file."""
+    text = source.read_text(encoding="utf-8-sig") if isinstance(source, Path) else source
+    return load_treaty(db, text=text, name=name, aliases=tuple(aliases), now=NOW)
 
 
 def count(db, model) -> int:
@@ -47,13 +53,13 @@ def count(db, model) -> int:
 
 
 def test_sample_post_quotes_articles_4_and_3(db):
-    load_source(db, str(SAMPLE))
+    load_sample(db)
     answer = quote_article(db, number=4, treaty=None)
     assert answer.text == ARTICLE_4
-    assert answer.treaty == RUSSIA_DPRK and answer.source == "quote"
+    assert answer.treaty == RUSSIA_DPRK and answer.source == ArticleSource.QUOTE
     assert answer.quoted_in.title == SAMPLE_TITLE and answer.quoted_in.date.isoformat() == "2024-06-23"
     assert [p.title for p in answer.posts] == [SAMPLE_TITLE]
-    assert answer.also_in == []
+    assert answer.also_in == ()
 
     answer = quote_article(db, number=3, treaty="Russia-DPRK strategic partnership treaty")
     assert answer.text.startswith("In the event of an immediate threat of an act of armed aggression")
@@ -61,7 +67,7 @@ def test_sample_post_quotes_articles_4_and_3(db):
 
 
 def test_unknown_article_and_treaty_name_what_is_known(db):
-    load_source(db, str(SAMPLE))
+    load_sample(db)
     with pytest.raises(UserFacingError, match=f"Article 9 of {RUSSIA_DPRK} is not known. Known articles of {RUSSIA_DPRK}: 3, 4"):
         quote_article(db, number=9, treaty="Russia-DPRK treaty")
     with pytest.raises(UserFacingError, match="Article 9 is not known.*Russia–DPRK .*articles 3, 4"):
@@ -80,18 +86,18 @@ def test_empty_store(db):
 
 
 def test_load_the_corpus_treaties(db):
-    nato = load_treaty(db, path_or_text=corpus("treaties", "treaty_north_atlantic_1949.txt"), name="North Atlantic Treaty", aliases=["NATO"])
+    nato = load_text(db, fixture("treaties", "treaty_north_atlantic_1949.txt"), name="North Atlantic Treaty", aliases=["NATO"])
     assert nato.name == NATO and nato.title == "NORTH ATLANTIC TREATY" and nato.created
-    assert nato.articles == [str(n) for n in range(1, 15)]
+    assert nato.articles == tuple(str(n) for n in range(1, 15))
     assert "NATO" in nato.aliases and "Washington Treaty" in nato.aliases  # catalog aliases come along
 
-    npt = load_treaty(db, path_or_text=corpus("treaties", "treaty_npt_1968.txt"), name="NPT", aliases=[])
+    npt = load_text(db, fixture("treaties", "treaty_npt_1968.txt"), name="NPT", aliases=[])
     assert npt.name == NPT and npt.requested_name == "NPT"  # matched the catalog's treaty, no twin
-    assert npt.articles == ["I", "II", "III", "IV", "V", "VI", "VII", "VIII", "IX", "X", "XI"]
+    assert npt.articles == ("I", "II", "III", "IV", "V", "VI", "VII", "VIII", "IX", "X", "XI")
 
     # The Russia–DPRK file is a summary plus news quotes: not loadable as a full text, and says why.
     with pytest.raises(UserFacingError, match="no 'Article N' headings"):
-        load_treaty(db, path_or_text=corpus("treaties", "treaty_russia_dprk_2024.txt"), name="Russia–DPRK treaty", aliases=[])
+        load_text(db, fixture("treaties", "treaty_russia_dprk_2024.txt"), name="Russia–DPRK treaty", aliases=[])
 
     assert count(db, Treaty) == 2 and count(db, Article) == 25
     with db.session() as session:
@@ -99,8 +105,8 @@ def test_load_the_corpus_treaties(db):
     assert provenance.startswith("https://github.com/statengeneraal/laws-markdown/")
 
     answer = quote_article(db, number=3, treaty="npt")
-    source = corpus("treaties", "treaty_npt_1968.txt").read_text(encoding="utf-8")
-    assert answer.label == "III" and answer.source == "text" and answer.quoted_in is None
+    source = fixture("treaties", "treaty_npt_1968.txt").read_text(encoding="utf-8")
+    assert answer.label == "III" and answer.source == ArticleSource.TEXT and answer.quoted_in is None
     assert answer.text.startswith("1. Each non-nuclear-weapon State Party") and "commence not later than the date of such deposit" in answer.text
     assert len(answer.text) > 2500 and answer.text.count("\n\n") == 3  # its four numbered paragraphs
     assert "Statute of the International Atomic Energy Agency" in source and "](../" not in answer.text
@@ -109,12 +115,22 @@ def test_load_the_corpus_treaties(db):
     assert listed[NATO].numbers == list(range(1, 15)) and listed[NPT].has_text
 
 
-def test_reload_replaces_articles_and_keeps_one_treaty(db, tmp_path):
-    load_treaty(db, path_or_text=corpus("treaties", "treaty_north_atlantic_1949.txt"), name="North Atlantic Treaty", aliases=["NATO"])
+def test_the_loading_path_recognises_treaty_texts(db):
+    """`postbot load` and /load take full treaty texts beside posts (named by their title line)."""
+    report = load(db, sources=[str(SAMPLE), str(fixture("treaties", "treaty_npt_1968.txt"))], now=NOW)
+    post, treaty = report.results
+    assert post.kind == SourceKind.POST and treaty.kind == SourceKind.TREATY and not treaty.failed
+    assert treaty.treaty.name == NPT and treaty.treaty.articles[:3] == ("I", "II", "III") and treaty.treaty.created
+    assert quote_article(db, number=3, treaty="NPT").source == ArticleSource.TEXT
+    assert quote_article(db, number=4).also_in == (NPT,)  # the sample post's treaty is still the one discussed
+
+
+def test_reload_replaces_articles_and_keeps_one_treaty(db):
+    load_text(db, fixture("treaties", "treaty_north_atlantic_1949.txt"), name="North Atlantic Treaty", aliases=["NATO"])
     short = "North Atlantic Treaty\n\nArticle 1\n\nFirst, revised.\n\nArticle 2\n\nSecond, revised.\n"
-    result = load_treaty(db, path_or_text=short, name="NATO", aliases=["NATO", "Atlantic pact 1949"])
+    result = load_text(db, short, name="NATO", aliases=["NATO", "Atlantic pact 1949"])
     assert result.name == NATO and not result.created and result.replaced == 14
-    assert result.articles == ["1", "2"] and "Atlantic pact 1949" in result.aliases
+    assert result.articles == ("1", "2") and "Atlantic pact 1949" in result.aliases
     assert count(db, Treaty) == 1 and count(db, Article) == 2
     with db.session() as session:
         aliases = list(session.execute(select(TreatyAlias.alias)).scalars())
@@ -125,49 +141,49 @@ def test_reload_replaces_articles_and_keeps_one_treaty(db, tmp_path):
 
 
 def test_a_failed_load_changes_nothing(db):
-    load_treaty(db, path_or_text=corpus("treaties", "treaty_north_atlantic_1949.txt"), name="North Atlantic Treaty", aliases=[])
+    load_text(db, fixture("treaties", "treaty_north_atlantic_1949.txt"), name="North Atlantic Treaty", aliases=[])
     before = (count(db, Treaty), count(db, TreatyAlias), count(db, Article))
     with pytest.raises(UserFacingError, match="'NATO' already names North Atlantic Treaty"):
-        load_treaty(db, path_or_text=corpus("treaties", "treaty_npt_1968.txt"), name="Some nuclear treaty", aliases=["NATO"])
+        load_text(db, fixture("treaties", "treaty_npt_1968.txt"), name="Some nuclear treaty", aliases=["NATO"])
     with pytest.raises(UserFacingError, match="no 'Article N' headings"):
-        load_treaty(db, path_or_text="Just a title\n\nSome words.\n", name="Words", aliases=[])
+        load_text(db, "Just a title\n\nSome words.\n", name="Words", aliases=[])
     assert (count(db, Treaty), count(db, TreatyAlias), count(db, Article)) == before
 
 
 def test_loaded_text_merges_with_the_quoted_treaty(db):
     """A text loaded for the treaty the sample post quotes answers /article 4 with its own words."""
-    load_source(db, str(SAMPLE))
+    load_sample(db)
     text = (
         "Treaty on Comprehensive Strategic Partnership between the Russian Federation and the DPRK\n\n"
         "Article 3\n\nThird article, full text.\n\nArticle 4\n\nFourth article, full text.\n"
     )
-    result = load_treaty(db, path_or_text=text, name="Russia-DPRK strategic partnership treaty", aliases=["RF-DPRK treaty"])
+    result = load_text(db, text, name="Russia-DPRK strategic partnership treaty", aliases=["RF-DPRK treaty"])
     assert result.name == RUSSIA_DPRK and not result.created and result.quotes == 2
     assert count(db, Treaty) == 1
     answer = quote_article(db, number=4)
-    assert answer.source == "text" and answer.text == "Fourth article, full text."
+    assert answer.source == ArticleSource.TEXT and answer.text == "Fourth article, full text."
     assert [p.title for p in answer.posts] == [SAMPLE_TITLE]  # the post still cites it
 
 
-def test_ambiguous_number_prefers_the_most_recently_discussed(db, tmp_path):
-    load_source(db, str(SAMPLE))
-    load_treaty(db, path_or_text=corpus("treaties", "treaty_north_atlantic_1949.txt"), name="North Atlantic Treaty", aliases=["NATO"])
+def test_ambiguous_number_prefers_the_most_recently_discussed(db):
+    load_sample(db)
+    load_text(db, fixture("treaties", "treaty_north_atlantic_1949.txt"), name="North Atlantic Treaty", aliases=["NATO"])
     answer = quote_article(db, number=4)
-    assert answer.treaty == RUSSIA_DPRK and answer.also_in == [NATO]
+    assert answer.treaty == RUSSIA_DPRK and answer.also_in == (NATO,)
     assert quote_article(db, number=4, treaty="NATO").text.startswith("The Parties will consult together")
-    assert quote_article(db, number=5).also_in == []  # only NATO has an Article 5
+    assert quote_article(db, number=5).also_in == ()  # only NATO has an Article 5
 
-    load_post(db, tmp_path, date="July 1, 2024", title="Consultations", body='Article 4 of the North Atlantic Treaty says "The Parties will consult together."')
+    add_post(db, "Consultations", date=dt.date(2024, 7, 1), body='Article 4 of the North Atlantic Treaty says "The Parties will consult together."')
     answer = quote_article(db, number=4)
-    assert answer.treaty == NATO and answer.source == "text" and answer.also_in == [RUSSIA_DPRK]
+    assert answer.treaty == NATO and answer.source == ArticleSource.TEXT and answer.also_in == (RUSSIA_DPRK,)
     assert [p.title for p in answer.posts] == ["Consultations"]
 
 
-def test_citing_posts_are_newest_first_and_deduplicated(db, tmp_path, monkeypatch):
-    load_source(db, str(SAMPLE))
+def test_citing_posts_are_newest_first_and_deduplicated(db, monkeypatch):
+    load_sample(db)
     body = "Article 4 of the Russia-DPRK treaty matters. Article 4 of the Russia-DPRK treaty, again, without a quote."
-    load_post(db, tmp_path, date="June 25, 2024", title="Later post", body=body)
-    load_post(db, tmp_path, date="June 1, 2024", title="Earlier post", body=body)
+    add_post(db, "Later post", date=dt.date(2024, 6, 25), body=body)
+    add_post(db, "Earlier post", date=dt.date(2024, 6, 1), body=body)
     answer = quote_article(db, number=4)
     assert [p.title for p in answer.posts] == ["Later post", SAMPLE_TITLE, "Earlier post"]
     assert answer.post_count == 3
@@ -180,9 +196,9 @@ def test_citing_posts_are_newest_first_and_deduplicated(db, tmp_path, monkeypatc
 
 
 def test_autocomplete_helpers(db):
-    load_source(db, str(SAMPLE))
-    load_treaty(db, path_or_text=corpus("treaties", "treaty_npt_1968.txt"), name="NPT", aliases=[])
-    load_treaty(db, path_or_text=corpus("treaties", "treaty_north_atlantic_1949.txt"), name="North Atlantic Treaty", aliases=["NATO"])
+    load_sample(db)
+    load_text(db, fixture("treaties", "treaty_npt_1968.txt"), name="NPT", aliases=[])
+    load_text(db, fixture("treaties", "treaty_north_atlantic_1949.txt"), name="North Atlantic Treaty", aliases=["NATO"])
 
     everything = treaty_choices(db, current="")
     assert {c.value for c in everything} == {RUSSIA_DPRK, NATO, NPT}
@@ -193,7 +209,7 @@ def test_autocomplete_helpers(db):
 
     npt = article_choices(db, treaty="NPT", current="")
     assert [c.value for c in npt] == list(range(1, 12))
-    assert npt[2].name.startswith("Article III: 1. Each non-nuclear-weapon State")
+    assert choice_name(npt[2]).startswith("Article III: 1. Each non-nuclear-weapon State")
     assert [c.value for c in article_choices(db, treaty="NPT", current="1")] == [1, 10, 11]
     assert [c.value for c in article_choices(db, treaty="Russia-DPRK treaty", current="")] == [3, 4]
     assert article_choices(db, treaty="Russia-DPRK treaty", current="armed attack")[0].value == 4
@@ -201,9 +217,9 @@ def test_autocomplete_helpers(db):
     every = article_choices(db, treaty=None, current="")
     assert len(every) == 14  # numbers 1..14 across the treaties, each once
     four = next(c for c in every if c.value == 4)
-    assert "Russia-DPRK treaty +2" in four.name  # the most recently discussed, and how many others
+    assert "Russia-DPRK treaty +2" in choice_name(four)  # the most recently discussed, and how many others
     for choices in (everything, npt, every, article_choices(db, treaty="half-typed trea", current="")):
-        assert len(choices) <= 25 and all(len(c.name) <= CHOICE_NAME_LIMIT for c in choices)
+        assert len(choices) <= 25 and all(len(choice_name(c)) <= CHOICE_NAME_LIMIT for c in choices)
         assert all(len(str(c.value)) <= 100 for c in choices)
 
 
@@ -237,7 +253,7 @@ def test_cli_treaty_load_list_and_article(cli_db):
     assert "Article 4 — Russia–DPRK Treaty" in flat(result) and "immediately provide military and other assistance" in flat(result)
     assert "as quoted in What Putin’s meeting" in flat(result)
 
-    path = corpus("treaties", "treaty_npt_1968.txt")
+    path = fixture("treaties", "treaty_npt_1968.txt")
     result = runner.invoke(app, ["treaty", "load", str(path), "--name", "NPT", "--alias", "the NPT of 1968"])
     assert result.exit_code == 0, result.output
     assert "11 articles loaded" in flat(result) and "the NPT of 1968" in flat(result)
@@ -259,7 +275,7 @@ def test_cli_errors_are_one_line(cli_db, tmp_path):
     assert result.exit_code == 1 and "Traceback" not in result.output
     assert "error: Article 9 of Russia–DPRK" in flat(result) and "3, 4" in flat(result)
 
-    result = runner.invoke(app, ["treaty", "load", str(corpus("treaties", "treaty_russia_dprk_2024.txt")), "--name", "x"])
+    result = runner.invoke(app, ["treaty", "load", str(fixture("treaties", "treaty_russia_dprk_2024.txt")), "--name", "x"])
     assert result.exit_code == 1 and "no 'Article N' headings" in flat(result) and "Traceback" not in result.output
 
     result = runner.invoke(app, ["treaty", "load", str(tmp_path / "missing.txt"), "--name", "x"])

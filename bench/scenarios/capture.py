@@ -39,7 +39,7 @@ async def measure(ctx: Context, url: str) -> Row:
     from sqlalchemy import select
 
     from bot import Settings, create_bot
-    from bot.models import ORIGIN_DISCORD, Comment
+    from bot.models import Comment, CommentOrigin
     from bot.services import comments as svc
 
     m = ctx.size(5000, 1000)
@@ -52,7 +52,7 @@ async def measure(ctx: Context, url: str) -> Row:
         result = await admin.slash(channel, "discuss", post="7")
         if env.errors or result.response is None:
             raise RuntimeError(f"/discuss failed: {env.errors[-1] if env.errors else 'no response'}")
-        ref = svc.get_post_thread(bot.database, post_id=7, guild_id=guild.id)
+        ref = svc.post_thread(bot.database, post_id=7, guild_id=guild.id)
         if ref is None:
             raise RuntimeError("/discuss opened no thread")
         thread_id = ref.thread_id
@@ -70,7 +70,7 @@ async def measure(ctx: Context, url: str) -> Row:
         elapsed = time.perf_counter() - started
         with bot.database.session() as session:
             stored = set(
-                session.execute(select(Comment.discord_message_id).where(Comment.origin == ORIGIN_DISCORD, Comment.post_id == 7)).scalars()
+                session.execute(select(Comment.discord_message_id).where(Comment.origin == CommentOrigin.DISCORD, Comment.post_id == 7)).scalars()
             )
     lost = len(set(ids) - stored)
     rate = m / elapsed

@@ -33,7 +33,7 @@ from bench.framework import (
     summary,
 )
 from bench.generate import build_store, cached_sqlite_store, private_copy
-from bot import paginator
+from cogs import _ui
 
 TARGETS_MS = {"article": 50.0, "post show": 50.0, "search": 100.0, "comments": 50.0}
 ARTICLES = [(5, None), (5, "North Atlantic Treaty"), (4, None), (6, "NATO"), (10, "NPT"), (1, "NPT"), (51, "UN Charter"), (3, None), (2, None)]
@@ -203,6 +203,6 @@ async def _run_commands(env, arguments: dict, answered: list[float], *, backend:
             # The member moves on and the answer's buttons time out, as in real use. Without this,
             # hundreds of live views pile up, and simcord scans every pending task on each loop
             # turn: the figure would grow with the run count and measure simcord, not the bot.
-            await env.advance_time(paginator.TIMEOUT + 1)
+            await env.advance_time(_ui.TIMEOUT + 1)
         figures[name] = summary(latencies)
     return figures

@@ -1,7 +1,7 @@
 """Scenario 3, digest: building + rendering a big digest, and the scheduler fanning out to many channels.
 
 (a) build: `bot.services.digest.build_digest` over a window holding 1,000 new posts (of a
-    generated 2k-post store), then `bot.render.digest_messages` - median of several runs after a
+    generated 2k-post store), then `bot.render.digest.digest_messages` - median of several runs after a
     warm-up. Target <= 1 s.
 (b) scheduler: S channels subscribed for the same minute, a few new posts, the real bot in
     simcord; the virtual clock is moved past the digest time and the scheduler loop sends.
@@ -33,7 +33,7 @@ MESSAGE_POST = re.compile(r"/channels/(\d+)/messages$")
 
 def run(ctx: Context) -> list[Row]:
     try:
-        from bot.render import digest_messages  # noqa: F401
+        from bot.render.digest import digest_messages  # noqa: F401
         from bot.services import digest as service  # noqa: F401
     except ImportError as exc:
         return [
@@ -48,7 +48,7 @@ def run(ctx: Context) -> list[Row]:
 
 def build_row(ctx: Context) -> Row:
     from bot.db import Database
-    from bot.render import digest_messages
+    from bot.render.digest import digest_messages
     from bot.services.digest import build_digest
 
     new = ctx.size(1000, 1000)
@@ -126,7 +126,7 @@ async def scheduler_rows(ctx: Context, tmp: Path) -> list[Row]:
                 session.execute(
                     insert(Post).values(
                         key=f"bench:digest:{i}", date=loaded.date(), title=f"Digest benchmark post {i}", body="Article 5 matters. " * 40,
-                        truncated=False, labels="", origin="bench", content_hash=f"bench{i}", loaded_at=loaded, updated_at=loaded,
+                        truncated=False, labels="", loaded_from="bench", content_hash=f"bench{i}", loaded_at=loaded, updated_at=loaded,
                     )
                 )
         console.print(f"    channels created in {setup_channels:.1f} s (setup); advancing the clock to {fire:%H:%M} UTC")

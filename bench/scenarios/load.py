@@ -1,8 +1,8 @@
 """Scenario 1, load: the `postbot load` service on N generated post files, against a plain insert.
 
-Figure: posts/s end to end (`load_sources` on the directory: expand, read, parse, store,
-extract quotes, commit) into an empty, migrated database. The store part is the time spent
-inside `bot.services.load.store_batch` / `store_posts` (wrapped with a timer). Baseline: the same
+Figure: posts/s end to end of exactly what `postbot load DIR` runs (`bot.services.loading`:
+`expand_sources`, then `load`: read, parse, store, extract quotes, commit) into an empty,
+migrated database. The store part is the time spent inside `_store_batch` (wrapped with a timer). Baseline: the same
 already-parsed posts and comments inserted with the driver's plain ``executemany`` in one
 transaction (sqlite3 for SQLite, psycopg for PostgreSQL) into the same schema - the floor a
 store could reach without per-file isolation, quotes or an ORM.
@@ -36,14 +36,15 @@ def run(ctx: Context) -> list[Row]:
 
 
 def measure(ctx: Context, n: int, directory: Path, url: str, backend: str) -> list[Row]:
-    import bot.services.load as load_module
+    import bot.services.loading as loading
     from bot.db import Database
+    from bot.services.views import LoadStatus
 
     console.print(f"  load: {n:,} files into {backend} ...")
     database = Database(url)
     database.upgrade()  # migrations are not part of the figure
     store_seconds = [0.0]
-    originals = {name: getattr(load_module, name) for name in ("store_batch", "store_posts") if hasattr(load_module, name)}
+    originals = {"_store_batch": loading._store_batch}
     depth = [0]
 
     def timed(fn):
@@ -54,25 +55,26 @@ def measure(ctx: Context, n: int, directory: Path, url: str, backend: str) -> li
                 return fn(*args, **kwargs)
             finally:
                 depth[0] -= 1
-                if depth[0] == 0:  # store_batch may fall back to store_posts: count once
+                if depth[0] == 0:  # a failing batch is stored again source by source: count once
                     store_seconds[0] += time.perf_counter() - started
 
         return wrapper
 
     for name, fn in originals.items():
-        setattr(load_module, name, timed(fn))
+        setattr(loading, name, timed(fn))
     try:
         started = time.perf_counter()
-        report = load_module.load_sources(database, [str(directory)])
+        sources = loading.expand_sources([str(directory)])  # as `postbot load DIR` does
+        report = loading.load(database, sources=sources, now=dt.datetime.now(dt.timezone.utc))
         total = time.perf_counter() - started
     finally:
         for name, fn in originals.items():
-            setattr(load_module, name, fn)
+            setattr(loading, name, fn)
     comments = _count(database)
     database.dispose()
     if report.failed:
-        raise RuntimeError(f"load reported failures: {report.failed[0].describe_error()}")
-    loaded = report.count(load_module.LOADED)
+        raise RuntimeError(f"load reported failures: {report.failed[0].located()}")
+    loaded = report.count(LoadStatus.LOADED)
     if loaded != n:
         raise RuntimeError(f"expected {n} posts loaded, got {report.summary()}")
 
@@ -118,14 +120,16 @@ def _count(database) -> int:
 
 def _rows(n: int, seed: int) -> tuple[list[tuple], list[tuple]]:
     """Post and comment rows ready for executemany, ids assigned (prepared before the clock starts)."""
-    from bot.store import content_hash, post_key
+    from bot.services.loading import post_row
+    from bot.store.posts import content_hash
 
     now = dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
     posts, comments = [], []
     for post_id, p in enumerate(generate_posts(n, seed), start=1):
+        row = post_row(p)
         posts.append(
-            (post_id, post_key(p), p.date.isoformat(), p.title, p.headline, p.source, p.author, p.body, p.truncated,
-             ", ".join(p.labels), p.link, "bench", content_hash(p), now, now)
+            (post_id, row.key, p.date.isoformat(), p.title, p.headline, p.source, p.author, p.body, p.truncated,
+             ", ".join(p.labels), p.link, "bench", content_hash(row), now, now)
         )
         for i, c in enumerate(p.comments):
             posted = c.posted_at.astimezone(dt.timezone.utc).replace(tzinfo=None) if c.posted_at else None
@@ -134,7 +138,7 @@ def _rows(n: int, seed: int) -> tuple[list[tuple], list[tuple]]:
 
 
 POST_SQL = (
-    "INSERT INTO post (id, key, date, title, headline, source, author, body, truncated, labels, link, origin, "
+    "INSERT INTO post (id, key, date, title, headline, source, author, body, truncated, labels, link, loaded_from, "
     "content_hash, loaded_at, updated_at) VALUES ({})"
 )
 COMMENT_SQL = "INSERT INTO comment (post_id, position, author, text, posted_at, origin, created_at) VALUES ({})"
@@ -167,8 +171,6 @@ def baseline_insert(n: int, seed: int, backend: str, admin: str | None) -> float
             return seconds
     import psycopg
     from sqlalchemy.engine import make_url
-
-    from bench.framework import scratch_postgres
 
     with scratch_postgres(admin, "base") as scratch:
         database = Database(scratch)

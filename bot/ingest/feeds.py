@@ -17,6 +17,8 @@ from html.parser import HTMLParser
 
 import feedparser
 
+from bot.errors import ParseError
+
 from bot.ingest.posts import ParsedPost
 
 log = logging.getLogger(__name__)
@@ -31,7 +33,7 @@ class FeedResult:
     warnings: list[str] = field(default_factory=list)
 
 
-class FeedParseError(ValueError):
+class FeedParseError(ParseError):
     """The data is not an RSS/Atom feed (or nothing usable could be read from it)."""
 
 

@@ -38,17 +38,9 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-log = logging.getLogger(__name__)
+from bot.errors import ParseError
 
-__all__ = [
-    "ParsedComment",
-    "ParsedPost",
-    "PostParseError",
-    "decode_post_bytes",
-    "format_post",
-    "parse_post",
-    "read_post_file",
-]
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -78,39 +70,19 @@ class ParsedPost:
     warnings: list[str] = field(default_factory=list, compare=False)
 
 
-class PostParseError(ValueError):
+class PostParseError(ParseError):
     """A file that cannot be read as a post; ``line`` is 1-based when known."""
 
-    def __init__(self, message: str, line: int | None = None):
-        self.message = message
-        self.line = line
-        self.path: Path | None = None  # set by read_post_file
-        super().__init__(f"line {line}: {message}" if line is not None else message)
+    path: Path | None = None  # set by read_post_file
 
 
 # --- patterns (compiled once; the loader parses thousands of files) -----------------
 
-_MONTHS = {
-    name: i
-    for i, names in enumerate(
-        [
-            ("january", "jan"), ("february", "feb"), ("march", "mar"), ("april", "apr"),
-            ("may",), ("june", "jun"), ("july", "jul"), ("august", "aug"),
-            ("september", "sep", "sept"), ("october", "oct"), ("november", "nov"),
-            ("december", "dec"),
-        ],
-        start=1,
-    )
-    for name in names
-}
-_MONTH_NAMES = ["January", "February", "March", "April", "May", "June", "July",
-                "August", "September", "October", "November", "December"]
-_WEEKDAY_NAMES = ["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"]
-_WEEKDAYS = {}
-for _i, _name in enumerate(_WEEKDAY_NAMES):
-    _WEEKDAYS[_name.lower()] = _i
-    _WEEKDAYS[_name[:3].lower()] = _i
-_WEEKDAYS.update({"tues": 1, "wednes": 2, "thur": 3, "thurs": 3})
+_MONTH_NAMES = "January February March April May June July August September October November December".split()
+_WEEKDAY_NAMES = "Monday Tuesday Wednesday Thursday Friday Saturday Sunday".split()
+_MONTHS = {n.lower(): i for i, name in enumerate(_MONTH_NAMES, 1) for n in (name, name[:3])} | {"sept": 9}
+_WEEKDAYS = {n.lower(): i for i, name in enumerate(_WEEKDAY_NAMES) for n in (name, name[:3])}
+_WEEKDAYS |= {"tues": 1, "wednes": 2, "thur": 3, "thurs": 3}
 
 _DATE = (
     r"(?:(?P<wd>[a-z]{3,9})\.?,?\s+)?"
@@ -238,27 +210,6 @@ def _parse_date_line(line: str, lineno: int, warnings: list[str]) -> dt.date:
     return date
 
 
-def _format_date(d: dt.date) -> str:
-    return f"{_WEEKDAY_NAMES[d.weekday()]}, {_MONTH_NAMES[d.month - 1]} {d.day}, {d.year}"
-
-
-def _format_time(t: dt.datetime) -> str:
-    """'June 23, 2024 at 9:10 AM' (+ seconds, fraction, offset only when needed)."""
-    hour12 = t.hour % 12 or 12
-    clock = f"{hour12}:{t.minute:02d}"
-    if t.second or t.microsecond:
-        clock += f":{t.second:02d}"
-    if t.microsecond:
-        clock += f".{t.microsecond:06d}"
-    text = f"{_MONTH_NAMES[t.month - 1]} {t.day}, {t.year} at {clock} {'PM' if t.hour >= 12 else 'AM'}"
-    offset = t.utcoffset()
-    if offset:  # None (naive, read back as UTC) or zero: nothing to write
-        sign = "-" if offset < dt.timedelta(0) else "+"
-        minutes = abs(int(offset.total_seconds())) // 60
-        text += f" {sign}{minutes // 60:02d}:{minutes % 60:02d}"
-    return text
-
-
 # --- header (headline / source) detection ------------------------------------------------
 
 
@@ -359,8 +310,19 @@ def _parse_comment(author: str, lines: list[str], position: int, post_date: dt.d
     return ParsedComment(author=author, text="\n\n".join(paragraphs), posted_at=posted_at, position=position)
 
 
-def parse_post(text: str) -> ParsedPost:
-    """Parse one post file's text (see the module docstring for the rules)."""
+@dataclass
+class _Region:
+    """The body region of a post: up to its comment count or first comment header."""
+
+    lines: list[str] = field(default_factory=list)
+    author: str | None = None
+    labels: list[str] = field(default_factory=list)
+    count_line: int | None = None
+    declared: int | None = None
+    comments_start: int | None = None
+
+
+def _lines(text: str) -> list[str]:
     if text.startswith("\ufeff"):
         text = text[1:]
     if "\r" in text:
@@ -368,10 +330,12 @@ def parse_post(text: str) -> ParsedPost:
     bad = _BINARY.search(text)
     if bad:
         raise PostParseError("binary data, not a text post file", text.count("\n", 0, bad.start()) + 1)
-    lines = [line.strip() for line in text.split("\n")]
-    n = len(lines)
-    warnings: list[str] = []
+    return [line.strip() for line in text.split("\n")]
 
+
+def _head(lines: list[str], warnings: list[str]) -> tuple[dt.date, str, int]:
+    """(date, title, index of the line after the title)."""
+    n = len(lines)
     i = 0
     while i < n and not lines[i]:
         i += 1
@@ -379,7 +343,6 @@ def parse_post(text: str) -> ParsedPost:
         raise PostParseError("empty post file", 1)
     date_lineno = i + 1
     date = _parse_date_line(lines[i], date_lineno, warnings)
-
     i += 1
     while i < n and not lines[i]:
         i += 1
@@ -388,63 +351,59 @@ def parse_post(text: str) -> ParsedPost:
     special = _SPECIAL.match(lines[i])
     if special and (special["count"] or special["more"]):
         raise PostParseError(f"missing title (found {lines[i]!r} where the title should be)", i + 1)
-    title = _unescape(lines[i])
-    i += 1
+    return date, _unescape(lines[i]), i + 1
 
-    # Body region: up to the comment count or the first comment header. Blogger footer
-    # lines are taken out (they read as paragraph breaks).
-    author: str | None = None
-    labels: list[str] = []
-    body_lines: list[str] = []
-    count_line = comments_start = None
-    declared: int | None = None
+
+def _region(lines: list[str], start: int) -> _Region:
+    """The body lines up to the comments; Blogger footer lines are taken out (they read as paragraph breaks)."""
+    region = _Region()
     in_first_block = True
     seen_text = False
-    k = i
-    while k < n:
+    for k in range(start, len(lines)):
         line = lines[k]
         if not line:
-            if seen_text:
-                in_first_block = False
-            body_lines.append(line)
-            k += 1
+            in_first_block = in_first_block and not seen_text
+            region.lines.append(line)
             continue
         seen_text = True
         m = _SPECIAL.match(line)
         if m is None or (in_first_block and _HEADER_LABEL.match(line)):
-            body_lines.append(line)
+            region.lines.append(line)
         elif m["count"]:
-            count_line, declared = k + 1, 0 if m["no"] else int(m["n"])
-            comments_start = k + 1
+            region.count_line, region.declared = k + 1, 0 if m["no"] else int(m["n"])
+            region.comments_start = k + 1
             break
         elif m["header"]:
-            comments_start = k
+            region.comments_start = k
             break
         elif m["posted"]:
             when = m["when"]
             if when and (_TIME_LINE.match(when) or _DATE_LINE.match(when)):
-                author = m["by"].strip()
+                region.author = m["by"].strip()
             else:  # "Posted by Bob at home": no time, all of it is the name
-                author = _POSTED_BY.sub("", line).strip()
-            body_lines.append("")
+                region.author = _POSTED_BY.sub("", line).strip()
+            region.lines.append("")
         elif m["label"]:
-            labels.extend(x.strip() for x in m["labels"].split(",") if x.strip())
-            body_lines.append("")
+            region.labels.extend(x.strip() for x in m["labels"].split(",") if x.strip())
+            region.lines.append("")
         else:  # "More..." is only special at the end; decided below
-            body_lines.append(line)
-        k += 1
+            region.lines.append(line)
+    return region
 
-    blocks = _blocks(body_lines, 0, len(body_lines))
+
+def _body(region: _Region, title: str) -> tuple[str | None, str | None, str, bool]:
+    """(headline, source, body, truncated) from the body region's lines."""
+    blocks = _blocks(region.lines, 0, len(region.lines))
     truncated = False
-    if blocks and _SPECIAL.match(blocks[-1][-1]) and _SPECIAL.match(blocks[-1][-1])["more"]:
+    last = _SPECIAL.match(blocks[-1][-1]) if blocks else None
+    if last and last["more"]:
         truncated = True
         blocks[-1].pop()
         if not blocks[-1]:
             blocks.pop()
     headline, source, used = _split_header(blocks, title)
-    body_blocks = blocks[used:]
     paragraphs = []
-    for b, block in enumerate(body_blocks):
+    for b, block in enumerate(blocks[used:]):
         out = []
         for li, line in enumerate(block):
             if b == 0 and li == 0 and line.startswith("\\") and len(line) > 1:
@@ -452,43 +411,54 @@ def parse_post(text: str) -> ParsedPost:
             else:
                 out.append(_unescape(line))
         paragraphs.append("\n".join(out))
+    return headline, source, "\n\n".join(paragraphs), truncated
 
+
+def _comments(lines: list[str], start: int, date: dt.date, warnings: list[str]) -> list[ParsedComment]:
     comments: list[ParsedComment] = []
-    if comments_start is not None:
-        current_author: str | None = None
-        current: list[str] = []
-        stray_line = None
-        for k in range(comments_start, n):
-            line = lines[k]
-            m = _SPECIAL.match(line) if line.endswith(("...", "…")) else None
-            if m and m["header"]:
-                if current_author is not None:
-                    comments.append(_parse_comment(current_author, current, len(comments), date))
-                current_author, current = m["said"].strip(), []
-            elif current_author is not None:
-                current.append(line)
-            elif line and stray_line is None:
-                stray_line = k + 1
-        if current_author is not None:
-            comments.append(_parse_comment(current_author, current, len(comments), date))
-        if stray_line is not None:
-            warnings.append(f"line {stray_line}: text before the first '<Author> said...' line ignored")
-    if declared is not None and declared != len(comments):
-        warnings.append(
-            f"line {count_line}: says {declared} comment{'s' if declared != 1 else ''}, found {len(comments)}"
-        )
+    author: str | None = None
+    current: list[str] = []
+    stray_line = None
+    for k in range(start, len(lines)):
+        line = lines[k]
+        m = _SPECIAL.match(line) if line.endswith(("...", "…")) else None
+        if m and m["header"]:
+            if author is not None:
+                comments.append(_parse_comment(author, current, len(comments), date))
+            author, current = m["said"].strip(), []
+        elif author is not None:
+            current.append(line)
+        elif line and stray_line is None:
+            stray_line = k + 1
+    if author is not None:
+        comments.append(_parse_comment(author, current, len(comments), date))
+    if stray_line is not None:
+        warnings.append(f"line {stray_line}: text before the first '<Author> said...' line ignored")
+    return comments
 
+
+def parse_post(text: str) -> ParsedPost:
+    """Parse one post file's text (see the module docstring for the rules)."""
+    lines = _lines(text)
+    warnings: list[str] = []
+    date, title, after_title = _head(lines, warnings)
+    region = _region(lines, after_title)
+    headline, source, body, truncated = _body(region, title)
+    comments = _comments(lines, region.comments_start, date, warnings) if region.comments_start is not None else []
+    if region.declared is not None and region.declared != len(comments):
+        noun = "comment" if region.declared == 1 else "comments"
+        warnings.append(f"line {region.count_line}: says {region.declared} {noun}, found {len(comments)}")
     return ParsedPost(
         date=date,
         title=title,
         headline=headline,
         source=source,
-        body="\n\n".join(paragraphs),
+        body=body,
         truncated=truncated,
         comments=comments,
-        author=author,
-        labels=labels,
-        declared_comments=declared,
+        author=region.author,
+        labels=region.labels,
+        declared_comments=region.declared,
         warnings=warnings,
     )
 
@@ -527,79 +497,3 @@ def read_post_file(path: Path) -> ParsedPost:
     if warning:
         post.warnings.insert(0, warning)
     return post
-
-
-# --- writing -----------------------------------------------------------------------------
-
-
-def _one_line(value: str) -> str:
-    return " ".join(value.split())
-
-
-def _paragraph_lines(text: str) -> list[list[str]]:
-    return [
-        [line.strip() for line in para.split("\n") if line.strip()]
-        for para in text.split("\n\n")
-        if para.strip()
-    ]
-
-
-def format_post(post: ParsedPost) -> str:
-    """Write the DESIGN §2 layout; ``parse_post`` reads it back to an equal post.
-
-    What does not survive: ``warnings`` (not compared), ``link``/``entry_id`` (no place in
-    the layout), the time of "Posted by", label text containing commas, trailing
-    whitespace, naive ``posted_at`` (read back as UTC). The count line is written from
-    ``declared_comments`` exactly (none when it is None).
-    """
-    title = _one_line(post.title)
-    if not title:
-        raise ValueError("post has no title")
-    out = [_format_date(post.date), "", _escape(title), "", ""]
-
-    raw_body = _paragraph_lines(post.body)
-    body = [[_escape(line) for line in block] for block in raw_body]
-    if body:  # the body's first line loses one leading backslash whatever follows it
-        first = raw_body[0][0]
-        body[0][0] = "\\" + first if first.startswith("\\") or _is_structural(first) else first
-    headline = _one_line(post.headline) if post.headline else None
-    source = _one_line(post.source) if post.source else None
-    plain = [[x for x in (headline, source) if x]] if (headline or source) else []
-
-    header = plain
-    if _split_header(plain + body, title) != (headline, source, len(plain)):
-        if plain:
-            header = [[f"{kind}: {value}" for kind, value in (("Headline", headline), ("Source", source)) if value]]
-        elif not body[0][0].startswith("\\"):
-            body[0][0] = "\\" + body[0][0]
-    for block in header:
-        out.extend(block)
-        out += ["", ""]
-    for block in body:
-        out.extend(block)
-        out.append("")
-    if post.truncated:
-        out += ["More...", ""]
-    if post.author:
-        out.append(f"Posted by {_one_line(post.author)}")
-    labels = [_one_line(label) for label in post.labels if label.strip()]
-    if labels:
-        out.append("Labels: " + ", ".join(labels))
-    if post.author or labels:
-        out.append("")
-
-    if post.declared_comments is not None:
-        n = post.declared_comments
-        out += ["", "No comments:" if n == 0 else "1 comment:" if n == 1 else f"{n} comments:"]
-    for comment in post.comments:
-        # Authors cannot start with a backslash: that marks an escaped text line.
-        author = _one_line(comment.author).lstrip("\\") or "Anonymous"
-        out += ["", f"{author} said..."]
-        for block in _paragraph_lines(comment.text):
-            out.append("")
-            out.extend(_escape(line) for line in block)
-        if comment.posted_at is not None:
-            out += ["", _format_time(comment.posted_at)]
-    while out and out[-1] == "":
-        out.pop()
-    return "\n".join(out) + "\n"

@@ -18,6 +18,8 @@ import logging
 import re
 from dataclasses import dataclass, field
 
+from bot.errors import ParseError
+
 log = logging.getLogger(__name__)
 
 __all__ = ["ParsedArticle", "ParsedTreaty", "TreatyParseError", "parse_treaty", "roman_to_int"]
@@ -41,12 +43,8 @@ class ParsedTreaty:
     notes: list[str] = field(default_factory=list)  # "# note:" values
 
 
-class TreatyParseError(ValueError):
+class TreatyParseError(ParseError):
     """The text is not a treaty this parser can load; `line` is 1-based when known."""
-
-    def __init__(self, message: str, *, line: int | None = None) -> None:
-        self.line = line
-        super().__init__(f"line {line}: {message}" if line is not None else message)
 
 
 _ROMAN = re.compile(r"M{0,3}(?:CM|CD|D?C{0,3})(?:XC|XL|L?X{0,3})(?:IX|IV|V?I{0,3})\Z")

@@ -1,4 +1,8 @@
-"""Export: the store back to files in the post file layout (or JSON), one file per post."""
+"""Export: the store back to files in the post file layout (or JSON), one file per post.
+
+A text export loads back unchanged (`load(export(store))` reproduces the store): Discord
+comments follow the post's own as "<display name> said..." with their time.
+"""
 
 from __future__ import annotations
 
@@ -8,8 +12,10 @@ import json
 from pathlib import Path
 
 from bot.db import Database
-from bot.ingest.posts import format_post
-from bot.store import PostView, as_parsed, iter_posts, slugify
+from bot.ingest.post_writer import format_post, slugify
+from bot.ingest.posts import ParsedComment, ParsedPost
+from bot.services.views import StoredPost
+from bot.store.posts import iter_posts
 
 FORMATS = ("text", "json")
 
@@ -20,7 +26,24 @@ def _json_default(value):
     raise TypeError(f"cannot export {type(value).__name__}")
 
 
-def render_post(post: PostView, fmt: str) -> str:
+def as_parsed(post: StoredPost) -> ParsedPost:
+    """A stored post in parser form, for the text layout; Discord comments follow the original ones."""
+    return ParsedPost(
+        date=post.date,
+        title=post.title,
+        headline=post.headline,
+        source=post.source,
+        body=post.body,
+        truncated=post.truncated,
+        comments=[ParsedComment(author=c.author, text=c.text, posted_at=c.posted_at, position=i) for i, c in enumerate(post.comments)],
+        author=post.author,
+        labels=list(post.labels),
+        link=post.link,
+        declared_comments=len(post.comments),
+    )
+
+
+def render_post(post: StoredPost, fmt: str) -> str:
     if fmt == "json":
         return json.dumps(dataclasses.asdict(post), default=_json_default, ensure_ascii=False, indent=2) + "\n"
     return format_post(as_parsed(post))

@@ -1,151 +1,98 @@
-"""Browsing and uploading posts: /post show, /post list and /load (the CLI has `load` and `posts`).
+"""Reading posts: the post card (/post show, /discuss, feed announcements, digests), /post list,
+and resolving a `post` option (the CLI's `posts` and `post show` use the same).
 
-Decisions where the issue leaves room:
-- /post list pages are fetched one at a time (`post_page`), so a store of 100k posts never loads
-  at once; the page count comes from one COUNT over the post table.
-- An upload is a feed when it looks like one (as `postbot load` decides), else a post file; a text
-  that is neither a post nor a feed but parses as a full treaty text is loaded as a treaty, named
-  by the `name` given or else its title line. Anything else is rejected with the post parser's
-  reason (and the treaty parser's, since either might have been meant).
+Decisions where the issues leave room:
+- /post list pages are fetched one at a time, so a store of 100k posts is never read at once;
+  the page count comes from one COUNT over the post table.
+- A `post` option holds the id autocomplete put there; typed text picks the newest post whose
+  title contains every word.
 """
 
 from __future__ import annotations
 
-import datetime as dt
 import logging
-from dataclasses import dataclass, field
 
-from sqlalchemy import func, select
 from sqlmodel import Session
 
 from bot.db import Database
 from bot.errors import UserFacingError
-from bot.ingest.posts import PostParseError, decode_post_bytes
-from bot.ingest.treaties import TreatyParseError, parse_treaty
-from bot.models import Comment, PostThread, Quote, Treaty
-from bot.services.articles import load_treaty, number_ranges
-from bot.services.load import SourceResult, load_source
-from bot.store import PostSummary, count_posts, get_post, list_posts
+from bot.services.views import PostCard, PostPage, PostRef
+from bot.store import discussion, posts, treaties
 from bot.summarize import summarize
 
 log = logging.getLogger(__name__)
 
 PAGE_SIZE = 10
-SUMMARY_LIMIT = 1000
-MAX_UPLOAD_BYTES = 5 * 1024 * 1024
-POST, FEED, TREATY = "post", "feed", "treaty"
-
-@dataclass(frozen=True)
-class PostDetails:
-    id: int
-    title: str
-    date: dt.date
-    source: str | None
-    headline: str | None
-    link: str | None
-    summary: str
-    articles: list[str]  # "North Atlantic Treaty: Articles 4, 5"
-    comment_count: int
-    thread_url: str | None  # its discussion thread in the asking server
+CHOICES = 25
 
 
-@dataclass(frozen=True)
-class UploadResult:
-    """What /load did with one upload: `kind` post, feed or treaty (None: not recognised)."""
+def cards(session: Session, *, post_ids: list[int], guild_id: int | None = None) -> list[PostCard]:
+    """The cards of these posts, in the order given (posts gone meanwhile are left out).
 
-    kind: str | None
-    counts: dict[str, int] = field(default_factory=dict)  # loaded/updated/unchanged (posts)
-    error: str | None = None
-    warnings: list[str] = field(default_factory=list)
-    treaty: str | None = None  # the treaty's name in the store
-    articles: int = 0
-    replaced: int = 0
-
-
-def _summary(body: str) -> str:
-    body = body.strip()
-    if not body:
-        return ""
-    text = summarize(body)
-    if len(text) > SUMMARY_LIMIT:
-        text = text[: SUMMARY_LIMIT - 1].rsplit(" ", 1)[0] + "…"
-    return text
-
-
-def _quoted_articles(session: Session, post_id: int) -> list[str]:
-    """The articles a post (or its comments) cites, grouped by treaty: "Treaty: Articles 3, 4"."""
-    rows = session.execute(
-        select(Treaty.name, Quote.number).join(Treaty, Treaty.id == Quote.treaty_id).where(Quote.post_id == post_id).distinct()
-    ).all()
-    by_treaty: dict[str, list[int]] = {}
-    for name, number in rows:
-        by_treaty.setdefault(name, []).append(number)
-    lines = []
-    for name, numbers in sorted(by_treaty.items()):
-        noun = "Article" if len(set(numbers)) == 1 else "Articles"
-        lines.append(f"{name}: {noun} {number_ranges(numbers)}")
-    return lines
+    Summarising is CPU work: run the use case that calls this through `Database.call`.
+    """
+    found = posts.get_posts(session, post_ids=post_ids)
+    ids = [i for i in post_ids if i in found]
+    stats = posts.comment_stats(session, post_ids=ids)
+    cited = treaties.quoted_articles(session, post_ids=ids)
+    threads = discussion.threads_of(session, guild_id=guild_id, post_ids=ids) if guild_id is not None else {}
+    out = []
+    for post_id in ids:
+        post = found[post_id]
+        by_treaty: dict[str, list[int]] = {}
+        for treaty, number in cited.get(post_id, ()):
+            by_treaty.setdefault(treaty, []).append(number)
+        stat = stats.get(post_id)
+        out.append(
+            PostCard(
+                id=post.id,
+                title=post.title,
+                date=post.date,
+                source=post.source,
+                headline=post.headline,
+                link=post.link,
+                summary=summarize(post.body) if post.body.strip() else "",
+                articles=tuple((treaty, tuple(numbers)) for treaty, numbers in by_treaty.items()),
+                comment_count=stat.count if stat else 0,
+                newest_commenter=stat.newest_author if stat else None,
+                thread=threads.get(post_id),
+            )
+        )
+    return out
 
 
-def post_details(db: Database, *, post_id: int, guild_id: int | None) -> PostDetails:
-    """Everything /post show tells (summarising is CPU work: call via `db.run`)."""
+def show_post(db: Database, *, post_id: int, guild_id: int | None = None) -> PostCard:
+    """What /post show tells of a post."""
     with db.session() as session:
-        post = get_post(session, post_id=post_id, with_comments=False)
-        if post is None:
-            raise UserFacingError("That post no longer exists.")
-        count = session.execute(select(func.count()).select_from(Comment).where(Comment.post_id == post_id)).scalar_one()
-        articles = _quoted_articles(session, post_id)
-        thread = None
-        if guild_id is not None:
-            thread = session.execute(
-                select(PostThread.thread_id).where(PostThread.post_id == post_id, PostThread.guild_id == guild_id)
-            ).scalar()
-    return PostDetails(
-        id=post.id,
-        title=post.title,
-        date=post.date,
-        source=post.source,
-        headline=post.headline,
-        link=post.link,
-        summary=_summary(post.body),
-        articles=articles,
-        comment_count=count,
-        thread_url=f"https://discord.com/channels/{guild_id}/{thread}" if thread else None,
-    )
+        found = cards(session, post_ids=[post_id], guild_id=guild_id)
+    if not found:
+        raise UserFacingError("That post no longer exists.")
+    return found[0]
 
 
-def page_count(db: Database, *, page_size: int = PAGE_SIZE) -> int:
-    with db.session() as session:
-        return -(-count_posts(session) // page_size)
-
-
-def post_page(db: Database, *, page: int, page_size: int = PAGE_SIZE) -> list[PostSummary]:
+def post_page(db: Database, *, page: int, page_size: int = PAGE_SIZE) -> PostPage:
     """Page `page` (0-based) of the posts, newest first."""
     with db.session() as session:
-        return list_posts(session, limit=page_size, offset=page * page_size)
+        pages = -(-posts.count_posts(session) // page_size)
+        listed = posts.list_posts(session, limit=page_size, offset=page * page_size)
+    return PostPage(posts=tuple(listed), page=page, pages=pages)
 
 
-def _treaty_text(data: bytes) -> str | None:
-    """The text, if it parses as a full treaty text."""
-    try:
-        text, _warning = decode_post_bytes(data)
-        parse_treaty(text)
-    except (PostParseError, TreatyParseError):
-        return None
-    return text
+def post_choices(db: Database, *, current: str = "", limit: int = CHOICES) -> list[PostRef]:
+    """Posts whose title contains what was typed, newest first: every `post` option's autocomplete."""
+    with db.session() as session:
+        return posts.find_posts(session, title=current, limit=limit)
 
 
-def load_upload(db: Database, *, filename: str, data: bytes, name: str | None = None) -> UploadResult:
-    """Load an uploaded post file, feed or treaty text with the same services as the CLI."""
-    if len(data) > MAX_UPLOAD_BYTES:
-        return UploadResult(kind=None, error=f"larger than {MAX_UPLOAD_BYTES // (1024 * 1024)} MB; not a post, feed or treaty file")
-    result: SourceResult = load_source(db, f"upload:{filename}", data=data)
-    if not result.failed or result.kind == FEED:
-        return UploadResult(kind=result.kind, counts=dict(result.counts), error=result.error, warnings=list(result.warnings))
-    text = _treaty_text(data)
-    if text is None:
-        where = f"line {result.line}: " if result.line else ""
-        return UploadResult(kind=None, error=f"not a post file ({where}{result.error}), a feed or a treaty text")
-    title = " ".join(parse_treaty(text).title.split())
-    loaded = load_treaty(db, path_or_text=text, name=(name or "").strip() or title)
-    return UploadResult(kind=TREATY, treaty=loaded.name, articles=len(loaded.articles), replaced=loaded.replaced, counts={})
+def resolve_post(db: Database, *, value: str) -> PostRef:
+    """A `post` option: the id autocomplete put there, else the newest post whose title matches."""
+    value = value.strip()
+    with db.session() as session:
+        if value.isdigit() and (found := posts.post_ref(session, post_id=int(value))) is not None:
+            return found
+        matches = posts.find_posts(session, title=value, limit=1) if value else []
+    if matches:
+        return matches[0]
+    if value.isdigit():
+        raise UserFacingError(f"Post #{value} no longer exists; it may have been removed.")
+    raise UserFacingError(f"No post matches {value!r}. Pick one from the suggestions while typing.")

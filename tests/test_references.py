@@ -1,22 +1,12 @@
-"""bot.articles: article references, their quotes, and which treaty they mean."""
-
-from pathlib import Path
+"""bot.ingest.references and bot.ingest.names: article references, their quotes, and which treaty they mean."""
 
 import pytest
 
-from bot.articles import (
-    Reference,
-    TreatyName,
-    find_references,
-    find_treaty_mentions,
-    known_treaties,
-    match_treaty,
-    most_mentioned_treaty,
-    resolve_references,
-)
+from bot.ingest.names import TreatyName, find_treaty_mentions, known_treaties, main_treaty, match_treaty
+from bot.ingest.references import Reference, find_references, resolve_references
 
-ROOT = Path(__file__).resolve().parents[1]
-CORPUS = Path(__file__).resolve().parents[2] / "shared" / "corpus"
+from .helpers import SAMPLE, fixture
+
 RU_DPRK = "Russia–DPRK Treaty on Comprehensive Strategic Partnership"
 NATO = "North Atlantic Treaty"
 UN = "Charter of the United Nations"
@@ -50,8 +40,7 @@ def numbers(text):
 
 @pytest.fixture(scope="module")
 def sample() -> str:
-    (path,) = sorted((ROOT / "data").glob("*.txt"))
-    return path.read_text(encoding="utf-8")
+    return SAMPLE.read_text(encoding="utf-8")
 
 
 def test_sample_post_references(sample):
@@ -67,7 +56,7 @@ def test_sample_post_references(sample):
 
 
 def test_sample_post_resolves_to_the_russia_dprk_treaty(sample, treaties):
-    main = most_mentioned_treaty(sample, treaties)
+    main = main_treaty(sample, treaties)
     assert main.name == RU_DPRK  # "comprehensive strategic partnership agreement" + the explicit name
     resolved = resolve_references(sample, treaties, main_treaty=main)
     assert [(r.number, r.treaty.name, r.via) for r in resolved] == [(4, RU_DPRK, "name"), (3, RU_DPRK, "nearest")]
@@ -81,10 +70,7 @@ def test_sample_post_resolves_to_the_russia_dprk_treaty(sample, treaties):
 
 @pytest.fixture(scope="module")
 def part_b() -> list[str]:
-    path = CORPUS / "treaties" / "treaty_russia_dprk_2024.txt"
-    if not path.exists():
-        pytest.skip(f"corpus file {path} not present (the shared corpus sits next to the repo)")
-    text = path.read_text(encoding="utf-8")
+    text = fixture("treaties", "treaty_russia_dprk_2024.txt").read_text(encoding="utf-8")
     return [line for line in text[text.index("=== Part B") :].splitlines() if line and not line.startswith(("#", "---"))]
 
 

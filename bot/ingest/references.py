@@ -1,4 +1,4 @@
-"""Finding "Article N" references and the words they quote in post text; resolving the treaty.
+""""Article N" references in text: the words they quote, and the treaty each one means.
 
 Pure functions (no database, no Discord). `find_references` runs on every post body and
 comment at load, so it rejects most texts with one precompiled search and otherwise stays
@@ -37,31 +37,24 @@ Decisions (see tests/test_articles.py for the cases):
 from __future__ import annotations
 
 import bisect
-import logging
 import re
-import tomllib
 from collections.abc import Iterable
 from dataclasses import dataclass
-from functools import lru_cache
-from pathlib import Path
 
-from rapidfuzz import fuzz, process
+from bot.ingest.names import (
+    _GENERIC,
+    _HEADS,
+    TreatyName,
+    _bare,
+    _is_generic,
+    exact_treaty,
+    find_treaty_mentions,
+    match_treaty,
+)
+from bot.ingest.sentences import sentence_ends
+from bot.ingest.treaties import roman_to_int
 
-log = logging.getLogger(__name__)
-
-__all__ = [
-    "Reference",
-    "ResolvedReference",
-    "TreatyName",
-    "find_references",
-    "find_treaty_mentions",
-    "known_treaties",
-    "match_treaty",
-    "most_mentioned_treaty",
-    "resolve_references",
-]
-
-CATALOG = Path(__file__).with_name("treaties.toml")
+__all__ = ["Reference", "ResolvedReference", "find_references", "resolve_references"]
 
 
 @dataclass(frozen=True)
@@ -72,10 +65,6 @@ class Reference:
     start: int  # offset of the reference phrase in the text
 
 
-@dataclass(frozen=True)
-class TreatyName:
-    name: str
-    aliases: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -119,15 +108,6 @@ _NUM_ITEM = re.compile(rf"({_LIST_SEP_RE})?({_NUM_RE})")
 _ORD_BEFORE = re.compile(rf"(?i:\b({_ORD_RE}(?:\s*(?:,|and|&)\s*{_ORD_RE})*))\s+\Z")
 _ORD_ITEM = re.compile(rf"(?i:{_ORD_RE})")
 _RANGE_SEP = re.compile(r"[-–—]|\bto\b|\bthr")
-_ROMAN_VALUE = {"I": 1, "V": 5, "X": 10, "L": 50, "C": 100}
-
-
-def _roman(s: str) -> int:
-    total = 0
-    for i, ch in enumerate(s):
-        v = _ROMAN_VALUE[ch]
-        total += -v if i + 1 < len(s) and _ROMAN_VALUE[s[i + 1]] > v else v
-    return total
 
 
 def _word_value(word: str, table: dict[str, int], units: list[str]) -> int | None:
@@ -146,22 +126,12 @@ def _number(token: str) -> tuple[str, int] | None:
     """(kind, value) of one number after "Article"."""
     if token.isdigit():
         return "arabic", int(token)
-    if token.isupper() and all(c in _ROMAN_VALUE for c in token):
-        return "roman", _roman(token)
+    if token.isupper() and (value := roman_to_int(token)):
+        return "roman", value
     value = _word_value(token, _CARDINALS, _UNITS)
     return ("word", value) if value else None
 
 
-# --------------------------------------------------------------------------- names
-
-_HEADS = frozenset(
-    "treaty treaties charter agreement agreements pact accord accords convention conventions protocol "
-    "covenant statute constitution declaration memorandum".split()
-)
-_GENERIC = frozenset(
-    "the a an this that these those its their our his her said new indefinite same above present "
-    "aforementioned current original latest recent landmark historic bilateral two both".split()
-)
 _QUALIFIER_START = frozenset("on of between for concerning establishing".split())
 _CONNECTORS = frozenset("the of and on between for in to".split())
 _WORD_RE = r"\[?[^\W_](?:[\w'’]|[.\-–—/](?=[^\W_]))*"
@@ -176,20 +146,6 @@ _LEGAL_VERBS = frozenset(
 _TREATY_WORD = re.compile(r"(?i:treat(?:y|ies)|agreement|pact|charter|convention|accord|protocol)")
 _ACRONYM = re.compile(r"[A-Z]{2,}")
 
-
-def _bare(word: str) -> str:
-    """A name token as a plain lowercase word: no brackets, no possessive."""
-    w = word.strip("[]").lower()
-    for suffix in ("'s", "’s", "'", "’"):
-        if w.endswith(suffix):
-            return w[: -len(suffix)]
-    return w
-
-
-def _is_generic(tokens: list[str]) -> bool:
-    """"the treaty", "this Treaty", "the new treaty", "the 2024 agreement": no name at all."""
-    rest = [b for b in map(_bare, tokens) if b not in _GENERIC and not b.isdigit()]
-    return all(b in _HEADS for b in rest)
 
 
 def _capitalised(token: str) -> bool:
@@ -287,12 +243,6 @@ def _written(text: str, start: int, end: int | None) -> str:
 _PARA_BREAK = re.compile(r"\n[ \t\r\f\v]*\n")
 _QUOTE_CHAR = re.compile(r"[“”\"«»„]")
 _CLOSERS = {"“": "”\"", '"': "\"”", "«": "»", "„": "“”\""}
-_SENT_END = re.compile(r"[.!?]+([\"”’»)\]]*)\s+(?=[\"“‘«(\[]?[A-Z0-9])")
-_ABBREVIATIONS = frozenset(
-    "art arts no nos mr mrs ms dr st gen sen rep gov lt col sgt capt adm prof vs v cf para paras sec "
-    "ch vol pp p jr sr inc ltd co corp fig approx ca e.g i.e u.s u.k u.n".split()
-)
-_WORD_BEFORE = re.compile(r"([\w.]+)\Z")
 
 
 def _quote_spans(text: str, start: int, end: int) -> list[tuple[int, int]]:
@@ -317,15 +267,10 @@ def _sentence_breaks(text: str, start: int, end: int, spans: list[tuple[int, int
     """Offsets where a new sentence starts in text[start:end] (periods inside quotes don't count)."""
     opens = [s[0] for s in spans]
     breaks = []
-    for m in _SENT_END.finditer(text, start, end):
-        p = m.start()
-        i = bisect.bisect_right(opens, p) - 1
-        if i >= 0 and spans[i][0] < p < spans[i][1] and not (m.start(1) <= spans[i][1] < m.end(1)):
+    for m in sentence_ends(text, start, end):
+        i = bisect.bisect_right(opens, m.start()) - 1
+        if i >= 0 and spans[i][0] < m.start() < spans[i][1] and not (m.start(2) <= spans[i][1] < m.end(2)):
             continue  # inside a quote, and the quote does not close right here
-        if text[p : m.start(1)] == "." and not m.group(1):  # "Art. 4", "U.S. President", "No. 5"
-            w = _WORD_BEFORE.search(text, max(start, p - 12), p)
-            if w and (w.group(1).lower() in _ABBREVIATIONS or (len(w.group(1)) == 1 and w.group(1).isupper())):
-                continue
         breaks.append(m.end())
     return breaks
 
@@ -494,217 +439,6 @@ def find_references(text: str) -> list[Reference]:
     return refs
 
 
-# --------------------------------------------------------------------------- treaties
-
-_DASHES = re.compile(r"[-–—‐‑/]+")
-_NON_WORD = re.compile(r"[^\w\s]+")
-_SYNONYMS = {"agreement": "treaty", "pact": "treaty", "accord": "treaty"}
-
-
-def _norm_key(name: str) -> str:
-    """Comparable form: lowercase, dashes as spaces, no "the", no punctuation or possessives."""
-    s = _DASHES.sub(" ", name.lower().replace("’", "'"))
-    s = s.replace("'s ", " ").removesuffix("'s")
-    s = _NON_WORD.sub(lambda m: "" if "." in m.group() or "'" in m.group() else " ", s)
-    return " ".join(_SYNONYMS.get(w, w) for w in s.split() if w != "the")
-
-
-@lru_cache(maxsize=1)
-def _catalog() -> tuple[TreatyName, ...]:
-    with CATALOG.open("rb") as f:
-        data = tomllib.load(f)
-    return tuple(TreatyName(name=t["name"], aliases=tuple(t.get("aliases", ()))) for t in data.get("treaty", ()))
-
-
-def known_treaties() -> list[TreatyName]:
-    """The catalog of known treaties (bot/treaties.toml): names and aliases, no texts."""
-    return list(_catalog())
-
-
-@dataclass(frozen=True)
-class _Index:
-    exact: dict[str, TreatyName]  # normalised name/alias -> treaty
-    keys: list[str]  # the keys of exact, for fuzzy matching
-    owners: list[TreatyName]
-    mentions: re.Pattern | None  # every name/alias (fallback scan)
-    anchors: dict[str, tuple[re.Pattern, int, int]]  # rare word -> (its aliases, chars before, after)
-
-
-_SEPARATOR_RE = r"[\s\-–—‐‑/]+"
-_BOUNDARY_BEFORE = r"(?<![\w\-–—])"
-_BOUNDARY_AFTER = r"(?![\w\-–—])"
-_HEAD_GROUP = "(?:treaty|agreement|pact|accord)"
-_NOT_ANCHORS = frozenset("the of on and for between in to treaty agreement pact accord".split())
-# Words too common in news text to be a good anchor; used only when an alias has nothing else.
-_COMMON = frozenset(
-    "new us un eu north south united nations test mutual security collective european union law rights "
-    "human court international rome measures further strategic partnership comprehensive nuclear weapons "
-    "defense defence cooperation co operation friendship assistance china korea russia republic "
-    "founding functioning states state convention charter start".split()
-)
-
-
-def _alias_words(alias: str) -> list[str]:
-    return [w for w in _DASHES.sub(" ", alias).split() if w]
-
-
-def _short_acronym(word: str) -> bool:
-    """"UN", "U.N.", "NPT", "EU": matched case-sensitively (unlike "NATO", also written "Nato")."""
-    letters = word.replace(".", "")
-    return 2 <= len(letters) <= 3 and letters.isalpha() and letters.isupper()
-
-
-def _alias_pattern(alias: str) -> str:
-    parts = []
-    for w in _alias_words(alias):
-        b = w.lower()
-        if b in _SYNONYMS or b == "treaty":
-            parts.append(_HEAD_GROUP)
-        elif _short_acronym(w):
-            parts.append(f"(?-i:{re.escape(w)})")
-        else:
-            parts.append(re.escape(w))
-    return _SEPARATOR_RE.join(parts)
-
-
-def _alternation(aliases: Iterable[str]) -> re.Pattern:
-    body = "|".join(_alias_pattern(a) for a in sorted(aliases, key=len, reverse=True))
-    return re.compile(rf"{_BOUNDARY_BEFORE}(?:{body}){_BOUNDARY_AFTER}", re.I)
-
-
-def _choose_anchors(aliases: list[str]) -> dict[str, list[str]]:
-    """Few rare words such that every alias contains one (greedy set cover).
-
-    Finding a handful of literal words (`str.find`, C speed) is far cheaper than running one
-    big alternation at every position of every post, and most posts contain none of them.
-    Short acronyms stay uppercase and are searched case-sensitively ("INF" not "information").
-    """
-    words = {
-        a: {w if _short_acronym(w) else w.lower() for w in _alias_words(a)} - _NOT_ANCHORS for a in aliases
-    }
-    candidates = set().union(*words.values()) if words else set()
-
-    def covers(w: str, a: str) -> bool:  # a substring search: "korea" also finds "Korean"
-        return any(w in x for x in words[a])
-
-    def score(w: str, n: int) -> tuple[float, int, str]:
-        rare = (1.0 if len(w) >= 4 else 0.3) / (3 if w.lower() in _COMMON else 1)
-        return n * rare, len(w), w
-
-    uncovered = {a for a in aliases if words[a]}
-    chosen: dict[str, list[str]] = {}
-    while uncovered:
-        counts = {w: sum(covers(w, a) for a in uncovered) for w in candidates}
-        best = max(counts, key=lambda w: score(w, counts[w]))
-        chosen[best] = [a for a in aliases if covers(best, a)]
-        uncovered -= set(chosen[best])
-    return chosen
-
-
-@lru_cache(maxsize=32)
-def _index(treaties: tuple[TreatyName, ...]) -> _Index:
-    exact: dict[str, TreatyName] = {}
-    for t in treaties:
-        for alias in (t.name, *t.aliases):
-            exact.setdefault(_norm_key(alias), t)
-    exact.pop("", None)
-    aliases = sorted({a for t in treaties for a in (t.name, *t.aliases) if _norm_key(a)}, key=len, reverse=True)
-    mentions = _alternation(aliases) if aliases else None
-    anchors = {}
-    for word, group in _choose_anchors(aliases).items():
-        # How far an alias containing the word reaches before and after it (with slack for
-        # longer separators in the text): the window to match in around each occurrence.
-        offsets = [(a.lower().find(word.lower()), len(a)) for a in group]
-        before = max(at for at, _ in offsets)
-        after = max(n - at for at, n in offsets)
-        anchors[word] = (_alternation(group), before + before // 2 + 4, after + after // 2 + 4)
-    return _Index(exact=exact, keys=list(exact), owners=list(exact.values()), mentions=mentions, anchors=anchors)
-
-
-_LEADING_ONLY = re.compile(r"[\s\[]*(?:(?:the|The|THE|\d{4})[\s\]]+)*")
-_QUALIFIER_AFTER = re.compile(r"\s*(?:,\s*)?(?:\(|(?:between|of|on|for|signed|concluded|from|in)\b)", re.I)
-
-
-def match_treaty(name: str, treaties: Iterable[TreatyName], *, cutoff: float = 80) -> TreatyName | None:
-    """The known treaty a written name means (exact or fuzzy, through aliases), else None."""
-    key = _norm_key(name)
-    if not key or _is_generic(key.split()):
-        return None
-    idx = _index(tuple(treaties))
-    if key in idx.exact:
-        return idx.exact[key]
-    best: tuple[float, int] | None = None
-    for scorer in (fuzz.ratio, fuzz.token_sort_ratio):
-        hit = process.extractOne(key, idx.keys, scorer=scorer, score_cutoff=cutoff)
-        if hit and (best is None or hit[1] > best[0]):
-            best = (hit[1], hit[2])
-    if best:
-        return idx.owners[best[1]]
-    # A known name opening a longer one: "DPRK–Russia Treaty on ... between the DPRK and the
-    # Russian Federation", "the 1949 North Atlantic Treaty" - but not "NATO–Russia Founding
-    # Act", which is another document: only a year or "the" before it, a qualifier after it.
-    for m in _mention_matches(idx, name):
-        before, after = name[: m.start()], name[m.end() :]
-        if _LEADING_ONLY.fullmatch(before) and (not after.strip() or _QUALIFIER_AFTER.match(after)):
-            return idx.exact.get(_norm_key(m.group()))
-    return None
-
-
-def _mention_matches(idx: _Index, text: str) -> list[re.Match]:
-    """Non-overlapping matches of known names/aliases in text, in order (longest wins)."""
-    if idx.mentions is None or not text:
-        return []
-    low = text.lower()
-    if len(low) != len(text):  # lowercasing moved offsets (rare scripts): scan everything
-        return list(idx.mentions.finditer(text))
-    found: dict[int, re.Match] = {}
-    for word, (pattern, before, after) in idx.anchors.items():
-        haystack = low if word.islower() else text
-        at = haystack.find(word)
-        while at >= 0:
-            for m in pattern.finditer(text, max(0, at - before), at + after):
-                if m.start() <= at < m.end():
-                    prev = found.get(m.start())
-                    if prev is None or prev.end() < m.end():
-                        found[m.start()] = m
-            at = haystack.find(word, at + len(word))
-    out: list[re.Match] = []
-    for start in sorted(found):
-        if out and start < out[-1].end():
-            continue  # inside a longer, earlier mention
-        out.append(found[start])
-    return out
-
-
-@lru_cache(maxsize=256)
-def _mentions(text: str, treaties: tuple[TreatyName, ...]) -> tuple[tuple[int, TreatyName], ...]:
-    idx = _index(treaties)
-    out = []
-    for m in _mention_matches(idx, text):
-        t = idx.exact.get(_norm_key(m.group()))
-        if t is not None:
-            out.append((m.start(), t))
-    return tuple(out)
-
-
-def find_treaty_mentions(text: str, treaties: Iterable[TreatyName]) -> list[tuple[int, TreatyName]]:
-    """(offset, treaty) for each mention of a known treaty's name or alias in text, in order.
-
-    Memoised on (text, treaties): a post's body is scanned for its main treaty and again
-    when its references are resolved.
-    """
-    if not text:
-        return []
-    return list(_mentions(text, tuple(treaties)))
-
-
-def most_mentioned_treaty(text: str, treaties: Iterable[TreatyName]) -> TreatyName | None:
-    """The treaty text mentions most (the first mentioned on a tie): a post's main treaty."""
-    counts: dict[TreatyName, int] = {}
-    for _, t in find_treaty_mentions(text, treaties):
-        counts[t] = counts.get(t, 0) + 1
-    return max(counts, key=counts.__getitem__) if counts else None
-
 
 def _quote_index(text: str) -> tuple[list[int], list[tuple[int, int]]]:
     spans: list[tuple[int, int]] = []
@@ -729,7 +463,6 @@ def resolve_references(
     if not refs:
         return []
     treaties = tuple(treaties)
-    idx = _index(treaties)
     mentions = find_treaty_mentions(text, treaties)
     opens, spans = _quote_index(text) if mentions else ([], [])
     placed = [(pos, t, _enclosing(opens, spans, pos)) for pos, t in mentions]
@@ -738,8 +471,7 @@ def resolve_references(
     for ref in refs:
         treaty, via = None, "none"
         if ref.treaty_name:
-            key = _norm_key(ref.treaty_name)
-            treaty = idx.exact.get(key)
+            treaty = exact_treaty(ref.treaty_name, treaties)
             if treaty is None and any(c.isupper() for c in ref.treaty_name):
                 treaty = match_treaty(ref.treaty_name, treaties)
                 if treaty is None:  # a specific treaty we don't know: don't guess another

@@ -1,0 +1,193 @@
+"""Posts as Discord shows them: the one post card, /post list pages, comments, search hits, load reports."""
+
+from __future__ import annotations
+
+import discord
+
+from bot.render import (
+    EMBED_TITLE_LIMIT,
+    escape,
+    field_value,
+    fit,
+    format_date,
+    plural,
+    safe_url,
+    shorten,
+    split_text,
+    timestamp,
+)
+from bot.services.views import (
+    CommentOrigin,
+    HitKind,
+    LoadStatus,
+    PostCard,
+    PostPage,
+    SearchHit,
+    Snippet,
+    SourceKind,
+    SourceResult,
+    StoredComment,
+    number_ranges,
+)
+
+POST_COLOUR = discord.Colour.dark_blue()
+SUMMARY_LIMIT = 600  # characters of a card's summary, wherever the card is shown
+COMMENTS_PER_PAGE = 8
+PAGE_BUDGET = 3800  # description characters per page: below 4096, and 6000 with title and footer
+HITS_PER_PAGE = 5
+SNIPPET_LIMIT = 500
+
+
+def articles_lines(card: PostCard, *, markdown: bool = True) -> list[str]:
+    """"North Atlantic Treaty: Articles 4, 5", a line per treaty the post cites (plain text: `markdown=False`)."""
+    return [
+        f"{escape(treaty) if markdown else treaty}: {'Article' if len(numbers) == 1 else 'Articles'} {number_ranges(list(numbers))}"
+        for treaty, numbers in card.articles
+    ]
+
+
+def post_card_embed(card: PostCard, *, footer: str | None = None, colour: discord.Colour = POST_COLOUR, discussion: bool = True) -> discord.Embed:
+    """The post at a glance: /post show, its thread's first message, feed announcements and digests."""
+    embed = discord.Embed(
+        title=fit(card.title, EMBED_TITLE_LIMIT),
+        url=safe_url(card.link),
+        description=fit(card.summary, SUMMARY_LIMIT) or None,
+        colour=colour,
+    )
+    embed.add_field(name="Date", value=format_date(card.date), inline=True)
+    if card.source:
+        embed.add_field(name="Source", value=fit(card.source, 200), inline=True)
+    comments = str(card.comment_count)
+    if card.comment_count and card.newest_commenter:
+        comments += f", newest by {fit(card.newest_commenter, 80)}"
+    embed.add_field(name="Comments", value=comments, inline=True)
+    if card.headline:
+        embed.add_field(name="Headline", value=fit(card.headline, 1000), inline=False)
+    if card.articles:
+        embed.add_field(name="Articles quoted", value=field_value("\n".join(articles_lines(card))), inline=False)
+    if discussion:
+        where = f"<#{card.thread.thread_id}>" if card.thread else "No thread yet: start one with `/discuss`."
+        embed.add_field(name="Discussion", value=where, inline=False)
+    embed.set_footer(text=footer or f"Post #{card.id}")
+    return embed
+
+
+def post_list_embed(page: PostPage) -> discord.Embed:
+    lines = []
+    for p in page.posts:
+        source = f" · {fit(p.source, 60)}" if p.source else ""
+        lines.append(f"**{fit(p.title, 150)}**\n{format_date(p.date)}{source} · 💬 {p.comment_count} · #{p.id}")
+    embed = discord.Embed(title="Posts, newest first", description="\n\n".join(lines), colour=POST_COLOUR)
+    embed.set_footer(text=f"Page {page.page + 1} of {page.pages} · /post show to read one")
+    return embed
+
+
+# --------------------------------------------------------------------------- comments
+
+
+def _comment_block(c: StoredComment) -> str:
+    when = f" · {timestamp(c.posted_at, 'f')}" if c.posted_at else ""
+    where = " · Discord" if c.origin == CommentOrigin.DISCORD else ""
+    return f"**{fit(c.author, 100)}**{when}{where} · #{c.id}\n{escape(c.text)}"
+
+
+def comment_pages(title: str, comments: list[StoredComment]) -> list[list[discord.Embed]]:
+    """One embed per page, a few comments each; a very long comment spans pages."""
+    blocks: list[str] = []
+    for c in comments:
+        blocks.extend(split_text(_comment_block(c), PAGE_BUDGET))
+    pages: list[str] = []
+    current: list[str] = []
+    for block in blocks:
+        if current and (len(current) == COMMENTS_PER_PAGE or len("\n\n".join([*current, block])) > PAGE_BUDGET):
+            pages.append("\n\n".join(current))
+            current = []
+        current.append(block)
+    if current:
+        pages.append("\n\n".join(current))
+    from_discord = sum(c.origin == CommentOrigin.DISCORD for c in comments)
+    footer = f"{len(comments) - from_discord} original, {from_discord} from Discord"
+    heading = f"Comments on {fit(title, EMBED_TITLE_LIMIT - 20)}"
+    return [[discord.Embed(title=heading, description=page, colour=POST_COLOUR).set_footer(text=footer)] for page in pages]
+
+
+# --------------------------------------------------------------------------- search
+
+
+def snippet_markdown(snippet: Snippet, *, limit: int = SNIPPET_LIMIT) -> str:
+    """Matched words in bold, everything escaped; cut between pieces, so the markup stays whole."""
+    out = ""
+    for text, matched in snippet:
+        piece = escape(text)
+        if len(out) + len(piece) + 4 > limit:
+            return out.rstrip() + "…"
+        out += f"**{piece}**" if matched and piece.strip() else piece
+    return out
+
+
+def snippet_text(snippet: Snippet) -> str:
+    """A snippet as plain text (the terminal)."""
+    return "".join(text for text, _ in snippet)
+
+
+def belongs_to(hit: SearchHit) -> str:
+    """Plain text: what a hit belongs to."""
+    post = f"{hit.title} ({format_date(hit.date)})" if hit.date else hit.title
+    if hit.kind == HitKind.COMMENT:
+        return f"comment by {hit.author} on {post}"
+    if hit.kind == HitKind.ARTICLE:
+        return f"Article {hit.article} of {hit.title}"
+    return f"post: {post}"
+
+
+def hit_block(number: int, hit: SearchHit) -> str:
+    """One hit: what it belongs to, then its snippet."""
+    if hit.kind == HitKind.POST:
+        title = snippet_markdown(hit.heading, limit=220) if len(hit.title) <= 200 else fit(hit.title, 200)
+        where = f"📰 {title} ({format_date(hit.date)})"
+    elif hit.kind == HitKind.COMMENT:
+        where = f"💬 comment by {fit(hit.author or '?', 80)} on *{fit(hit.title, 150)}* ({format_date(hit.date)})"
+    else:
+        where = f"📜 Article {escape(hit.article or '?')} of {fit(hit.title, 150)}"
+    text = snippet_markdown(hit.snippet)
+    return f"**{number}.** {where}" + (f"\n> {text}" if text else "")
+
+
+def search_pages(query: str, hits: list[SearchHit]) -> list[list[discord.Embed]]:
+    title = f"Search: {fit(query, EMBED_TITLE_LIMIT - 10)}"
+    best = "1 match" if len(hits) == 1 else f"{len(hits)} best matches"
+    pages = []
+    for start in range(0, len(hits), HITS_PER_PAGE):
+        blocks = [hit_block(start + i + 1, h) for i, h in enumerate(hits[start : start + HITS_PER_PAGE])]
+        embed = discord.Embed(title=title, description="\n\n".join(blocks), colour=POST_COLOUR)
+        embed.set_footer(text=f"{best} · posts, comments and treaty articles")
+        pages.append([embed])
+    return pages
+
+
+def nothing_found(query: str) -> str:
+    return f"Nothing matches {fit(query, 100)}."
+
+
+
+# --------------------------------------------------------------------------- loading
+
+
+def load_report(result: SourceResult, *, filename: str) -> str:
+    """What /load did with one upload, in a message well within 2,000 characters."""
+    shown = f"`{shorten(filename, 100).replace('`', '')}`"
+    if result.kind == SourceKind.TREATY and result.treaty is not None:
+        t = result.treaty
+        replaced = f", replacing {t.replaced}" if t.replaced else ""
+        return f"📜 {shown} is a **treaty text**: {fit(t.name, 300)} loaded with {plural(len(t.articles), 'article')}{replaced}."
+    if result.error:
+        what = {SourceKind.FEED: "a **feed**", SourceKind.POST: "a **post file**"}.get(result.kind)
+        why = fit(result.located(""), 1500)
+        return f"❌ {shown} looks like {what} but was rejected: {why}" if what else f"❌ Rejected {shown}: {why}"
+    kind = "a **feed**" if result.kind == SourceKind.FEED else "a **post file**"
+    counts = ", ".join(f"{result.count(status)} {status}" for status in LoadStatus)
+    lines = [f"✅ {shown} is {kind}: {counts}."]
+    lines += [f"⚠️ {fit(w, 300)}" for w in result.warnings[:5]]
+    if len(result.warnings) > 5:
+        lines.append(f"…and {len(result.warnings) - 5} more warnings")
+    return "\n".join(lines)

@@ -1,0 +1,117 @@
+"""Treaties in the store: their names, full texts, and the article quotes found in posts.
+
+Decisions where the issues leave room:
+- A treaty's name: the catalog's (bot/treaties.toml) when a name matches it, else as given.
+- Loading a text merges with the treaty of the same identity: the given name is matched
+  against the known names; a match keeps the existing name and the given one becomes an alias.
+  An alias that already names another treaty is an error (it never moves the text elsewhere).
+- Quotes are found again in every post after a text loads, so references that named the
+  treaty by an alias now given resolve to it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+
+from sqlmodel import Session
+
+from bot.errors import UserFacingError
+from bot.ingest.names import TreatyName, known_treaties, main_treaty, match_treaty
+from bot.ingest.references import resolve_references
+from bot.ingest.treaties import ParsedTreaty
+from bot.services.views import TreatyLoadResult
+from bot.store import posts, treaties
+from bot.store._sql import chunks
+from bot.store.treaties import ArticleRow, QuoteRow
+
+log = logging.getLogger(__name__)
+
+
+def treaty_names(session: Session) -> list[TreatyName]:
+    """The catalog's treaties plus those in the store, with every alias either knows."""
+    stored = {t.name: t.aliases for t in treaties.stored_treaties(session).values()}
+    names = [TreatyName(name=t.name, aliases=tuple(dict.fromkeys([*t.aliases, *stored.pop(t.name, ())]))) for t in known_treaties()]
+    return names + [TreatyName(name=name, aliases=aliases) for name, aliases in stored.items()]
+
+
+def extract_quotes(session: Session, *, post_ids: list[int], now: dt.datetime) -> int:
+    """Find again the article references of these posts (bodies and comments); returns how many were stored."""
+    names = treaty_names(session)
+    ids: dict[str, int] = {}
+    stored = 0
+    for chunk in chunks(post_ids):
+        rows: list[QuoteRow] = []
+        for post in posts.post_texts(session, post_ids=chunk):
+            main: TreatyName | None = None
+            main_known = False
+            for comment_id, text in [(None, post.body), *post.comments]:
+                refs = resolve_references(text, names)
+                if any(ref.treaty is None for ref in refs):
+                    # The post's main treaty is only a fallback, and finding it scans the whole
+                    # body: work it out for the few texts whose references need it.
+                    if not main_known:
+                        main, main_known = main_treaty(post.body, names), True
+                    if main is not None:
+                        refs = resolve_references(text, names, main_treaty=main)
+                for ref in refs:
+                    treaty_id = None
+                    if ref.treaty is not None:
+                        if ref.treaty.name not in ids:
+                            ids[ref.treaty.name] = treaties.add_treaty(session, name=ref.treaty.name, aliases=ref.treaty.aliases, now=now)
+                        treaty_id = ids[ref.treaty.name]
+                    rows.append(
+                        QuoteRow(post_id=post.post_id, post_date=post.date, number=ref.number, offset=ref.start,
+                                 treaty_id=treaty_id, comment_id=comment_id, text=ref.quote)
+                    )
+        treaties.replace_quotes(session, post_ids=chunk, quotes=rows)
+        stored += len(rows)
+    return stored
+
+
+def store_treaty(
+    session: Session, *, parsed: ParsedTreaty, name: str, aliases: tuple[str, ...] = (), now: dt.datetime
+) -> TreatyLoadResult:
+    """Store a full treaty text under `name` (merged with a known treaty), then find every post's quotes again.
+
+    Raises UserFacingError for an alias that already names another treaty.
+    """
+    name = " ".join(name.split())
+    if not name:
+        raise UserFacingError("the treaty needs a name")
+    aliases = tuple(a for a in dict.fromkeys(" ".join(a.split()) for a in aliases) if a)
+    names = treaty_names(session)
+    identity = match_treaty(name, names) or TreatyName(name=name)
+    existed = treaties.treaty_id(session, name=identity.name) is not None
+    treaty_id = treaties.add_treaty(session, name=identity.name, aliases=identity.aliases, now=now)
+    wanted = [a for a in dict.fromkeys([name, *aliases]) if a != identity.name]
+    owners = treaties.alias_owners(session)
+    owner_names = {t.id: t.name for t in treaties.stored_treaties(session).values()}
+    others = [t for t in names if t.name != identity.name]
+    for alias in wanted:
+        other = owner_names.get(owners[alias]) if alias in owners and owners[alias] != treaty_id else None
+        if other is None and (clash := match_treaty(alias, others, cutoff=100)) is not None:
+            other = clash.name
+        if other is not None:
+            raise UserFacingError(f"the alias {alias!r} already names {other}; choose another")
+    treaties.add_aliases(session, treaty_id=treaty_id, aliases=[a for a in wanted if a not in owners])
+    replaced = treaties.set_text(
+        session,
+        treaty_id=treaty_id,
+        title=parsed.title,
+        preamble=parsed.preamble or None,
+        provenance="\n".join(parsed.sources),
+        articles=[ArticleRow(number=a.number, label=a.label, text=a.text, chapter=a.chapter) for a in parsed.articles],
+    )
+    quotes = extract_quotes(session, post_ids=posts.all_post_ids(session), now=now)
+    log.info("loaded treaty %r: %d articles (%d replaced), %d quotes found again", identity.name, len(parsed.articles), replaced, quotes)
+    return TreatyLoadResult(
+        name=identity.name,
+        title=parsed.title,
+        articles=tuple(a.label for a in parsed.articles),
+        aliases=tuple(treaties.aliases_of(session, treaty_id=treaty_id)),
+        created=not existed,
+        replaced=replaced,
+        quotes=quotes,
+        requested_name=name if name != identity.name else "",
+    )

@@ -1,0 +1,23 @@
+"""SQL building blocks the store modules share."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+
+from sqlalchemy import Table
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlmodel import Session
+
+IN_LIST = 500  # ids per IN (...) list: bounded statements on every backend
+
+
+def insert_or_ignore(session: Session, table: type | Table):
+    """INSERT that can say ON CONFLICT DO NOTHING (and RETURNING) on both backends."""
+    dialect = session.get_bind().dialect.name
+    return (postgresql.insert if dialect == "postgresql" else sqlite.insert)(table)
+
+
+def chunks(ids: Iterable[int], size: int = IN_LIST) -> Iterator[list[int]]:
+    ids = list(ids)
+    for start in range(0, len(ids), size):
+        yield ids[start : start + size]

@@ -1,0 +1,389 @@
+"""Posts and their comments as read back: storing loaded posts, lists, pickers, export, windows.
+
+Comments collected from Discord are written by `store.discussion`; every read of comments is
+here, in one order (`COMMENT_ORDER`): a post's own comments in file order, then Discord's in
+the order they were written.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import hashlib
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass
+from enum import StrEnum
+
+from sqlalchemy import delete, func, insert, select, update
+from sqlmodel import Session
+
+from bot.models import Comment, CommentOrigin, Post
+from bot.store._sql import chunks
+
+
+class LoadStatus(StrEnum):
+    """What storing a loaded post did."""
+
+    LOADED = "loaded"
+    UPDATED = "updated"
+    UNCHANGED = "unchanged"
+
+
+@dataclass(frozen=True)
+class CommentRow:
+    """One of a post's own comments, as loaded from its file or feed."""
+
+    author: str
+    text: str
+    posted_at: dt.datetime | None = None
+
+
+@dataclass(frozen=True)
+class PostRow:
+    """A post to store. `key` is its identity across edits (feed entry id, else date and title)."""
+
+    key: str
+    date: dt.date
+    title: str
+    headline: str | None
+    source: str | None
+    author: str | None
+    body: str
+    truncated: bool
+    labels: tuple[str, ...]
+    link: str | None
+    comments: tuple[CommentRow, ...] = ()
+
+
+@dataclass(frozen=True)
+class PostRef:
+    """A post as lists, pickers and citations name it."""
+
+    id: int
+    date: dt.date
+    title: str
+    source: str | None = None
+    comment_count: int = 0
+
+
+@dataclass(frozen=True)
+class StoredComment:
+    id: int
+    post_id: int
+    position: int
+    author: str
+    text: str
+    posted_at: dt.datetime | None
+    origin: CommentOrigin
+    discord_message_id: int | None = None
+    discord_user_id: int | None = None
+    discord_guild_id: int | None = None
+
+
+@dataclass(frozen=True)
+class StoredPost:
+    id: int
+    key: str
+    date: dt.date
+    title: str
+    headline: str | None
+    source: str | None
+    author: str | None
+    body: str
+    truncated: bool
+    labels: tuple[str, ...]
+    link: str | None
+    loaded_from: str  # the file path or feed URL
+    loaded_at: dt.datetime
+    comments: tuple[StoredComment, ...] = ()
+
+
+@dataclass(frozen=True)
+class PostTexts:
+    """What article references are found in: a post's body and its comments' texts."""
+
+    post_id: int
+    date: dt.date
+    body: str
+    comments: tuple[tuple[int, str], ...]  # (comment id, text)
+
+
+@dataclass(frozen=True)
+class CommentStats:
+    count: int
+    newest_author: str | None
+
+
+COMMENT_ORDER = (Comment.origin == CommentOrigin.DISCORD, Comment.position, Comment.posted_at, Comment.id)
+
+
+# --------------------------------------------------------------------------- storing
+
+
+def content_hash(row: PostRow) -> str:
+    """Hash of what the post file layout carries, so an export re-loads as unchanged."""
+    payload = [
+        row.date.isoformat(),
+        row.title,
+        row.headline,
+        row.source,
+        row.author,
+        row.body,
+        row.truncated,
+        list(row.labels),
+        [[c.author, c.text, c.posted_at.isoformat() if c.posted_at else None] for c in row.comments],
+    ]
+    return hashlib.sha256(json.dumps(payload, ensure_ascii=False).encode()).hexdigest()
+
+
+def post_values(row: PostRow, *, loaded_from: str, digest: str, now: dt.datetime) -> dict:
+    """A post's column values (the benchmark's bulk builder uses them too)."""
+    return {
+        "date": row.date,
+        "title": row.title,
+        "headline": row.headline,
+        "source": row.source,
+        "author": row.author,
+        "body": row.body,
+        "truncated": row.truncated,
+        "labels": ", ".join(row.labels),
+        "link": row.link,
+        "loaded_from": loaded_from,
+        "content_hash": digest,
+        "updated_at": now,
+    }
+
+
+def comment_values(post_id: int, comments: tuple[CommentRow, ...], now: dt.datetime) -> list[dict]:
+    """Insert rows of a post's own comments, in order."""
+    return [
+        {
+            "post_id": post_id,
+            "position": index,
+            "author": c.author,
+            "text": c.text,
+            "posted_at": c.posted_at,
+            "origin": CommentOrigin.POST,
+            "created_at": now,
+        }
+        for index, c in enumerate(comments)
+    ]
+
+
+# Built once: constructing and cache-keying a statement per post cost more than running it.
+_INSERT_POST = insert(Post.__table__).returning(Post.__table__.c.id)
+_INSERT_COMMENT = insert(Comment.__table__)
+
+
+def upsert_post(session: Session, *, row: PostRow, loaded_from: str, now: dt.datetime) -> tuple[LoadStatus, int]:
+    """Insert a new post, update an edited one in place, or leave an identical one alone.
+
+    Returns (status, post id). An update replaces the post's own comments and keeps the ones
+    collected from Discord; an export's copies of those are recognised and not stored twice.
+    """
+    # Core statements on the session's connection: same transaction, without the ORM's
+    # per-statement overhead, which dominated `postbot load` (bench/README.md).
+    connection = session.connection()
+    existing = connection.execute(select(Post.id, Post.content_hash).where(Post.key == row.key)).first()
+    if existing is not None:
+        row = _without_discord_comments(session, row, post_id=existing.id)
+    digest = content_hash(row)
+    if existing is None:
+        same = connection.execute(select(Post.id).where(Post.content_hash == digest).limit(1)).scalar()
+        if same is not None:
+            return LoadStatus.UNCHANGED, same
+        values = post_values(row, loaded_from=loaded_from, digest=digest, now=now)
+        post_id = connection.execute(_INSERT_POST, {"key": row.key, "loaded_at": now, **values}).scalar_one()
+        status = LoadStatus.LOADED
+    elif existing.content_hash == digest:
+        return LoadStatus.UNCHANGED, existing.id
+    else:
+        post_id = existing.id
+        values = post_values(row, loaded_from=loaded_from, digest=digest, now=now)
+        connection.execute(update(Post).where(Post.id == post_id).values(**values))
+        connection.execute(delete(Comment).where(Comment.post_id == post_id, Comment.origin == CommentOrigin.POST))
+        status = LoadStatus.UPDATED
+    if row.comments:
+        connection.execute(_INSERT_COMMENT, comment_values(post_id, row.comments, now))
+    return status, post_id
+
+
+def _without_discord_comments(session: Session, row: PostRow, *, post_id: int) -> PostRow:
+    """Drop comments that are exports of the post's Discord comments, so re-loading an export doubles nothing."""
+    collected = {
+        tuple(r)
+        for r in session.execute(
+            select(Comment.author, Comment.text, Comment.posted_at).where(
+                Comment.post_id == post_id, Comment.origin == CommentOrigin.DISCORD
+            )
+        )
+    }
+    if not collected:
+        return row
+    own = tuple(c for c in row.comments if (c.author, c.text, c.posted_at) not in collected)
+    return row if len(own) == len(row.comments) else dataclasses.replace(row, comments=own)
+
+
+# --------------------------------------------------------------------------- reading
+
+
+def _comment(c: Comment) -> StoredComment:
+    return StoredComment(
+        id=c.id,
+        post_id=c.post_id,
+        position=c.position,
+        author=c.author,
+        text=c.text,
+        posted_at=c.posted_at,
+        origin=CommentOrigin(c.origin),
+        discord_message_id=c.discord_message_id,
+        discord_user_id=c.discord_user_id,
+        discord_guild_id=c.discord_guild_id,
+    )
+
+
+def _post(p: Post, comments: tuple[StoredComment, ...] = ()) -> StoredPost:
+    return StoredPost(
+        id=p.id,
+        key=p.key,
+        date=p.date,
+        title=p.title,
+        headline=p.headline,
+        source=p.source,
+        author=p.author,
+        body=p.body,
+        truncated=p.truncated,
+        labels=tuple(label for label in p.labels.split(", ") if label),
+        link=p.link,
+        loaded_from=p.loaded_from,
+        loaded_at=p.loaded_at,
+        comments=comments,
+    )
+
+
+def post_comments(session: Session, *, post_id: int) -> list[StoredComment]:
+    """A post's comments in COMMENT_ORDER."""
+    rows = session.execute(select(Comment).where(Comment.post_id == post_id).order_by(*COMMENT_ORDER)).scalars()
+    return [_comment(c) for c in rows]
+
+
+def get_post(session: Session, *, post_id: int, with_comments: bool = True) -> StoredPost | None:
+    post = session.get(Post, post_id)
+    if post is None:
+        return None
+    return _post(post, tuple(post_comments(session, post_id=post_id)) if with_comments else ())
+
+
+def get_posts(session: Session, *, post_ids: list[int]) -> dict[int, StoredPost]:
+    """The posts (without comments) that still exist among `post_ids`."""
+    found: dict[int, StoredPost] = {}
+    for chunk in chunks(post_ids):
+        found.update((p.id, _post(p)) for p in session.execute(select(Post).where(Post.id.in_(chunk))).scalars())
+    return found
+
+
+def post_ref(session: Session, *, post_id: int) -> PostRef | None:
+    row = session.execute(select(Post.id, Post.date, Post.title).where(Post.id == post_id)).first()
+    return PostRef(id=row.id, date=row.date, title=row.title) if row else None
+
+
+def count_posts(session: Session) -> int:
+    return session.execute(select(func.count()).select_from(Post)).scalar_one()
+
+
+def list_posts(session: Session, *, limit: int = 10, offset: int = 0) -> list[PostRef]:
+    """Newest first (by date, then by load order), with sources and comment counts.
+
+    The count is a correlated subquery, so it is computed for the page's posts only (grouping
+    every comment of a large store for each page of /post list took seconds).
+    """
+    count = select(func.count()).where(Comment.post_id == Post.id).correlate(Post).scalar_subquery()
+    rows = session.execute(
+        select(Post.id, Post.date, Post.title, Post.source, count)
+        .order_by(Post.date.desc(), Post.id.desc())
+        .limit(limit)
+        .offset(offset)
+    ).all()
+    return [PostRef(id=r[0], date=r[1], title=r[2], source=r[3], comment_count=r[4]) for r in rows]
+
+
+def find_posts(session: Session, *, title: str = "", limit: int = 25) -> list[PostRef]:
+    """Posts whose title contains every word of `title` (any case), newest first; the newest for ""."""
+    query = select(Post.id, Post.date, Post.title)
+    for word in title.split():
+        escaped = word.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        query = query.where(Post.title.ilike(f"%{escaped}%", escape="\\"))
+    rows = session.execute(query.order_by(Post.date.desc(), Post.id.desc()).limit(limit)).all()
+    return [PostRef(id=r.id, date=r.date, title=r.title) for r in rows]
+
+
+def iter_posts(session: Session, *, batch: int = 500) -> Iterator[StoredPost]:
+    """Every post with its comments, oldest first, a batch of rows at a time (for export)."""
+    last_id = 0
+    while True:
+        posts = session.execute(select(Post).where(Post.id > last_id).order_by(Post.id).limit(batch)).scalars().all()
+        if not posts:
+            return
+        ids = [p.id for p in posts]
+        by_post: dict[int, list[StoredComment]] = {i: [] for i in ids}
+        comments = session.execute(
+            select(Comment).where(Comment.post_id.in_(ids)).order_by(Comment.post_id, *COMMENT_ORDER)
+        ).scalars()
+        for c in comments:
+            by_post[c.post_id].append(_comment(c))
+        for p in posts:
+            yield _post(p, tuple(by_post[p.id]))
+        last_id = ids[-1]
+
+
+def all_post_ids(session: Session) -> list[int]:
+    return list(session.execute(select(Post.id).order_by(Post.id)).scalars())
+
+
+def post_texts(session: Session, *, post_ids: list[int]) -> list[PostTexts]:
+    """Bodies and comment texts of these posts (for finding the articles they cite)."""
+    connection = session.connection()  # core statements: the ORM layer cost more than the work
+    posts = connection.execute(select(Post.id, Post.body, Post.date).where(Post.id.in_(post_ids))).all()
+    comments: dict[int, list[tuple[int, str]]] = {p.id: [] for p in posts}
+    for c in connection.execute(select(Comment.id, Comment.post_id, Comment.text).where(Comment.post_id.in_(post_ids))):
+        comments[c.post_id].append((c.id, c.text))
+    return [PostTexts(post_id=p.id, date=p.date, body=p.body, comments=tuple(comments[p.id])) for p in posts]
+
+
+def comment_stats(session: Session, *, post_ids: list[int]) -> dict[int, CommentStats]:
+    """How many comments each post has and who wrote the newest (the last in COMMENT_ORDER)."""
+    counts: dict[int, int] = {}
+    newest: dict[int, str] = {}
+    for chunk in chunks(post_ids):
+        rows = session.execute(
+            select(Comment.post_id, Comment.author).where(Comment.post_id.in_(chunk)).order_by(Comment.post_id, *COMMENT_ORDER)
+        )
+        for post_id, author in rows:
+            counts[post_id] = counts.get(post_id, 0) + 1
+            newest[post_id] = author
+    return {post_id: CommentStats(count=n, newest_author=newest[post_id]) for post_id, n in counts.items()}
+
+
+# --------------------------------------------------------------------------- time windows (digests)
+
+
+def posts_loaded_between(session: Session, *, since: dt.datetime, until: dt.datetime) -> list[int]:
+    """Ids of the posts loaded in (since, until], newest first."""
+    return list(
+        session.execute(
+            select(Post.id).where(Post.loaded_at > since, Post.loaded_at <= until).order_by(Post.date.desc(), Post.id.desc())
+        ).scalars()
+    )
+
+
+def most_commented_between(session: Session, *, since: dt.datetime, until: dt.datetime) -> tuple[int, int] | None:
+    """(post id, comments stored in (since, until]) of the post with the most such comments."""
+    row = session.execute(
+        select(Comment.post_id, func.count().label("n"))
+        .where(Comment.created_at > since, Comment.created_at <= until)
+        .group_by(Comment.post_id)
+        .order_by(func.count().desc(), Comment.post_id.desc())
+        .limit(1)
+    ).first()
+    return (row.post_id, row.n) if row else None

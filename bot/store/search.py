@@ -1,0 +1,173 @@
+"""Full-text search SQL: FTS5 on SQLite, tsvector on PostgreSQL (both made by migration 0002).
+
+The search service hands over terms that are plain words (never query syntax); each kind
+(post, comment, article) is ranked among its newest RANKED_PER_KIND matches only (ids grow
+with time), and snippets are made only for the rows returned. Matched words in snippets and
+titles are wrapped in MATCH_START / MATCH_STOP (private-use characters no stored text holds).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from enum import StrEnum
+
+from sqlalchemy import text
+from sqlmodel import Session
+
+RANKED_PER_KIND = 1000
+SNIPPET_WORDS = 24
+MATCH_START, MATCH_STOP = "\ue000", "\ue001"
+_START, _STOP = MATCH_START, MATCH_STOP
+_HEADLINE_OPTIONS = f'StartSel="{_START}", StopSel="{_STOP}", MaxWords=30, MinWords=12, MaxFragments=2, FragmentDelimiter=" … "'
+_TITLE_OPTIONS = f'StartSel="{_START}", StopSel="{_STOP}", HighlightAll=true'
+
+
+class HitKind(StrEnum):
+    POST = "post"
+    COMMENT = "comment"
+    ARTICLE = "article"
+
+
+POST, COMMENT, ARTICLE = HitKind.POST, HitKind.COMMENT, HitKind.ARTICLE
+
+
+@dataclass(frozen=True)
+class SearchRow:
+    """One match as the database gives it; `title_marked` and `snippet_marked` carry the match markers."""
+
+    kind: HitKind
+    id: int  # of the post, comment or article
+    score: float  # higher is better
+    title: str  # the post's title (a comment's post's), or the treaty's name
+    title_marked: str | None
+    snippet_marked: str | None
+    post_id: int | None = None
+    date: dt.date | None = None  # the post's
+    author: str | None = None  # a comment's
+    article: str | None = None  # an article's label ("4", "IV")
+
+
+# --------------------------------------------------------------------------- SQLite (FTS5)
+
+# Rank in a subquery (bm25 only, bounded by LIMIT), then make snippets for those rows alone.
+# Only the newest RANKED_PER_KIND matches are ranked: rowids grow with time, and FTS5 walks them
+# newest first cheaply, while bm25 over every match of a common word costs ~1 µs a row.
+_FLOOR = "coalesce((SELECT rowid FROM {fts} WHERE {fts} MATCH :q ORDER BY rowid DESC LIMIT 1 OFFSET :ranked), 0)"
+_SQLITE = {
+    POST: """
+        SELECT p.id, top.score, p.title, highlight(post_fts, 0, :start, :stop), snippet(post_fts, 1, :start, :stop, '…', :words),
+               p.id, p.date, NULL, NULL
+        FROM (SELECT rowid AS id, -bm25(post_fts, 4.0, 1.0) AS score FROM post_fts WHERE post_fts MATCH :q AND rowid >= {floor}
+              ORDER BY bm25(post_fts, 4.0, 1.0) LIMIT :limit) AS top
+        JOIN post_fts ON post_fts.rowid = top.id
+        JOIN post AS p ON p.id = top.id
+        WHERE post_fts MATCH :q
+    """,
+    COMMENT: """
+        SELECT c.id, top.score, p.title, NULL, snippet(comment_fts, 0, :start, :stop, '…', :words),
+               p.id, p.date, c.author, NULL
+        FROM (SELECT rowid AS id, -bm25(comment_fts) AS score FROM comment_fts WHERE comment_fts MATCH :q AND rowid >= {floor}
+              ORDER BY bm25(comment_fts) LIMIT :limit) AS top
+        JOIN comment_fts ON comment_fts.rowid = top.id
+        JOIN comment AS c ON c.id = top.id
+        JOIN post AS p ON p.id = c.post_id
+        WHERE comment_fts MATCH :q
+    """,
+    ARTICLE: """
+        SELECT a.id, top.score, t.name, NULL, snippet(article_fts, 0, :start, :stop, '…', :words),
+               NULL, NULL, NULL, a.label
+        FROM (SELECT rowid AS id, -bm25(article_fts) AS score FROM article_fts WHERE article_fts MATCH :q AND rowid >= {floor}
+              ORDER BY bm25(article_fts) LIMIT :limit) AS top
+        JOIN article_fts ON article_fts.rowid = top.id
+        JOIN article AS a ON a.id = top.id
+        JOIN treaty AS t ON t.id = a.treaty_id
+        WHERE article_fts MATCH :q
+    """,
+}
+
+
+def _sqlite_sql(kind: str) -> str:
+    return _SQLITE[kind].replace("{floor}", _FLOOR.format(fts=f"{kind}_fts"))
+
+
+def _fts5_query(terms: list[str], *, any_term: bool) -> str:
+    """Each term as a quoted FTS5 string: never parsed as syntax (terms hold no quotes)."""
+    return (" OR " if any_term else " ").join(f'"{t}"' for t in terms)
+
+
+def _sqlite_search(session: Session, terms: list[str], *, any_term: bool, limit: int) -> list[SearchRow]:
+    params = {
+        "q": _fts5_query(terms, any_term=any_term), "start": _START, "stop": _STOP, "words": SNIPPET_WORDS,
+        "limit": limit, "ranked": RANKED_PER_KIND - 1,
+    }
+    return [hit for kind in _SQLITE for hit in _rows(kind, session.execute(text(_sqlite_sql(kind)), params).all())]
+
+
+# --------------------------------------------------------------------------- PostgreSQL (tsvector)
+
+# As on SQLite, only the newest RANKED_PER_KIND matches are ranked (ids grow with time).
+_PG = {
+    POST: """
+        SELECT p.id, top.score, p.title, ts_headline('english', p.title, {q}, :title_options),
+               ts_headline('english', p.body, {q}, :options), p.id, p.date, NULL, NULL
+        FROM (SELECT id, ts_rank(search_vector, {q}) AS score
+              FROM (SELECT id, search_vector FROM post WHERE search_vector @@ {q} ORDER BY id DESC LIMIT :ranked) AS recent
+              ORDER BY score DESC LIMIT :limit) AS top
+        JOIN post AS p ON p.id = top.id
+    """,
+    COMMENT: """
+        SELECT c.id, top.score, p.title, NULL, ts_headline('english', c.text, {q}, :options), p.id, p.date, c.author, NULL
+        FROM (SELECT id, ts_rank(search_vector, {q}) AS score
+              FROM (SELECT id, search_vector FROM comment WHERE search_vector @@ {q} ORDER BY id DESC LIMIT :ranked) AS recent
+              ORDER BY score DESC LIMIT :limit) AS top
+        JOIN comment AS c ON c.id = top.id
+        JOIN post AS p ON p.id = c.post_id
+    """,
+    ARTICLE: """
+        SELECT a.id, top.score, t.name, NULL, ts_headline('english', a.text, {q}, :options), NULL, NULL, NULL, a.label
+        FROM (SELECT id, ts_rank(search_vector, {q}) AS score
+              FROM (SELECT id, search_vector FROM article WHERE search_vector @@ {q} ORDER BY id DESC LIMIT :ranked) AS recent
+              ORDER BY score DESC LIMIT :limit) AS top
+        JOIN article AS a ON a.id = top.id
+        JOIN treaty AS t ON t.id = a.treaty_id
+    """,
+}
+
+
+def _pg_search(session: Session, terms: list[str], *, any_term: bool, limit: int) -> list[SearchRow]:
+    """plainto_tsquery never fails on any text; OR combines one tsquery per term."""
+    params: dict = {"options": _HEADLINE_OPTIONS, "title_options": _TITLE_OPTIONS, "limit": limit, "ranked": RANKED_PER_KIND}
+    if any_term:
+        params |= {f"t{i}": t for i, t in enumerate(terms)}
+        tsquery = "(" + " || ".join(f"plainto_tsquery('english', :t{i})" for i in range(len(terms))) + ")"
+    else:
+        params["t"] = " ".join(terms)
+        tsquery = "plainto_tsquery('english', :t)"
+    return [
+        hit for kind, sql in _PG.items() for hit in _rows(kind, session.execute(text(sql.format(q=tsquery)), params).all())
+    ]
+
+
+def _rows(kind: HitKind, rows) -> list[SearchRow]:
+    return [
+        SearchRow(
+            kind=kind,
+            id=row[0],
+            score=float(row[1]),
+            title=row[2],
+            title_marked=row[3],
+            snippet_marked=row[4],
+            post_id=row[5],
+            date=dt.date.fromisoformat(row[6]) if isinstance(row[6], str) else row[6],
+            author=row[7],
+            article=row[8],
+        )
+        for row in rows
+    ]
+
+
+def search_rows(session: Session, *, terms: list[str], any_term: bool, limit: int) -> list[SearchRow]:
+    """The best `limit` matches of each kind for these words (all of them, or any with `any_term`)."""
+    run = _pg_search if session.get_bind().dialect.name == "postgresql" else _sqlite_search
+    return run(session, terms, any_term=any_term, limit=limit)

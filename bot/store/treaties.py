@@ -1,0 +1,243 @@
+"""Treaties, their aliases and loaded articles, and the quotes that cite them.
+
+Quotes carry their post's date (migration 0003), so "the newest posts citing Article N" and
+"the most recently discussed treaty" are index range reads however many posts cite a treaty.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+
+from sqlalchemy import delete, func, insert, select, update
+from sqlmodel import Session
+
+from bot.models import Article, Post, Quote, Treaty, TreatyAlias
+from bot.store._sql import chunks
+from bot.store.posts import PostRef
+
+
+@dataclass(frozen=True)
+class StoredTreaty:
+    id: int
+    name: str
+    title: str | None
+    has_text: bool
+    aliases: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class ArticleRow:
+    """An article of a treaty text, to store."""
+
+    number: int
+    label: str
+    text: str
+    chapter: str | None = None
+
+
+@dataclass(frozen=True)
+class StoredArticle:
+    number: int
+    label: str
+    text: str
+    chapter: str | None
+
+
+@dataclass(frozen=True)
+class QuoteRow:
+    """A post (or one of its comments) citing an article, with the words it quotes if any."""
+
+    post_id: int
+    post_date: dt.date
+    number: int
+    offset: int
+    treaty_id: int | None = None
+    comment_id: int | None = None
+    text: str | None = None
+
+
+@dataclass(frozen=True)
+class BestQuote:
+    text: str
+    post: PostRef
+    in_comment: bool
+
+
+@dataclass
+class Citations:
+    """What is known of a treaty's articles without reading any text."""
+
+    labels: dict[int, str] = field(default_factory=dict)  # number -> label of the loaded text
+    cited: dict[int, int] = field(default_factory=dict)  # number -> distinct citing posts
+    last_cited: dt.date | None = None
+
+
+# --------------------------------------------------------------------------- treaties and names
+
+
+def stored_treaties(session: Session) -> dict[int, StoredTreaty]:
+    """Every stored treaty with its aliases (in the order they were added)."""
+    aliases: dict[int, list[str]] = {}
+    for treaty_id, alias in session.execute(select(TreatyAlias.treaty_id, TreatyAlias.alias).order_by(TreatyAlias.id)):
+        aliases.setdefault(treaty_id, []).append(alias)
+    return {
+        t.id: StoredTreaty(id=t.id, name=t.name, title=t.title, has_text=t.has_text, aliases=tuple(aliases.get(t.id, ())))
+        for t in session.execute(select(Treaty.id, Treaty.name, Treaty.title, Treaty.has_text)).all()
+    }
+
+
+def treaty_id(session: Session, *, name: str) -> int | None:
+    return session.execute(select(Treaty.id).where(Treaty.name == name)).scalar()
+
+
+def add_treaty(session: Session, *, name: str, aliases: tuple[str, ...], now: dt.datetime) -> int:
+    """The id of the treaty called `name`, created (with those of its aliases no other treaty has) if new."""
+    existing = treaty_id(session, name=name)
+    if existing is not None:
+        return existing
+    new_id = session.execute(
+        insert(Treaty).values(name=name, created_at=now, provenance="", has_text=False).returning(Treaty.id)
+    ).scalar_one()
+    taken = set(alias_owners(session))
+    add_aliases(session, treaty_id=new_id, aliases=[a for a in dict.fromkeys(aliases) if a not in taken])
+    return new_id
+
+
+def alias_owners(session: Session) -> dict[str, int]:
+    """alias -> the treaty it names."""
+    return dict(session.execute(select(TreatyAlias.alias, TreatyAlias.treaty_id)).all())
+
+
+def add_aliases(session: Session, *, treaty_id: int, aliases: list[str]) -> None:
+    if aliases:
+        session.execute(insert(TreatyAlias), [{"treaty_id": treaty_id, "alias": a} for a in aliases])
+
+
+def set_text(
+    session: Session, *, treaty_id: int, title: str, preamble: str | None, provenance: str, articles: list[ArticleRow]
+) -> int:
+    """Give the treaty its full text, replacing any earlier one; returns how many articles were replaced."""
+    session.execute(
+        update(Treaty).where(Treaty.id == treaty_id).values(title=title, preamble=preamble, provenance=provenance, has_text=True)
+    )
+    replaced = session.execute(delete(Article).where(Article.treaty_id == treaty_id)).rowcount or 0
+    if articles:
+        session.execute(
+            insert(Article),
+            [{"treaty_id": treaty_id, "number": a.number, "label": a.label[:16], "chapter": a.chapter, "text": a.text} for a in articles],
+        )
+    return replaced
+
+
+# --------------------------------------------------------------------------- quotes
+
+
+def replace_quotes(session: Session, *, post_ids: list[int], quotes: list[QuoteRow]) -> None:
+    """The quotes of these posts are now exactly `quotes`."""
+    connection = session.connection()  # core statements: the ORM layer cost more than the work
+    connection.execute(delete(Quote).where(Quote.post_id.in_(post_ids)))
+    if quotes:
+        connection.execute(
+            insert(Quote),
+            [
+                {"post_id": q.post_id, "comment_id": q.comment_id, "treaty_id": q.treaty_id, "number": q.number,
+                 "text": q.text, "offset": q.offset, "post_date": q.post_date}
+                for q in quotes
+            ],
+        )
+
+
+def quoted_articles(session: Session, *, post_ids: list[int]) -> dict[int, list[tuple[str, int]]]:
+    """post id -> (treaty name, article number) of each resolved article it or its comments cite, in text order."""
+    found: dict[int, list[tuple[str, int]]] = {}
+    for chunk in chunks(post_ids):
+        rows = session.execute(
+            select(Quote.post_id, Treaty.name, Quote.number)
+            .join(Treaty, Treaty.id == Quote.treaty_id)
+            .where(Quote.post_id.in_(chunk))
+            .order_by(Quote.post_id, Quote.comment_id.is_not(None), Quote.offset)
+        )
+        for post_id, name, number in rows:
+            pairs = found.setdefault(post_id, [])
+            if (name, number) not in pairs:
+                pairs.append((name, number))
+    return found
+
+
+def citations(session: Session) -> dict[int, Citations]:
+    """treaty id -> loaded article labels and citation counts, in two index passes (no join)."""
+    known: dict[int, Citations] = {}
+    for treaty_id, number, label in session.execute(select(Article.treaty_id, Article.number, Article.label)):
+        known.setdefault(treaty_id, Citations()).labels[number] = label
+    rows = session.execute(
+        select(Quote.treaty_id, Quote.number, func.count(func.distinct(Quote.post_id)), func.max(Quote.post_date))
+        .where(Quote.treaty_id.is_not(None))
+        .group_by(Quote.treaty_id, Quote.number)
+    ).all()
+    for treaty_id, number, posts, last in rows:
+        entry = known.setdefault(treaty_id, Citations())
+        entry.cited[number] = posts
+        if entry.last_cited is None or last > entry.last_cited:
+            entry.last_cited = last
+    return known
+
+
+def has_article(session: Session, *, treaty_id: int, number: int | None = None) -> bool:
+    """Whether the treaty has article `number` (any article when None): loaded or cited."""
+    article = select(Article.id).where(Article.treaty_id == treaty_id)
+    # Ordered as an index is: PostgreSQL's planner otherwise may pick a table scan for LIMIT 1.
+    quote = select(Quote.post_date).where(Quote.treaty_id == treaty_id).order_by(Quote.post_date.desc())
+    if number is not None:
+        article, quote = article.where(Article.number == number), quote.where(Quote.number == number)
+    return any(session.execute(q.limit(1)).first() is not None for q in (article, quote))
+
+
+def last_cited(session: Session, *, treaty_id: int) -> dt.date | None:
+    return session.execute(select(func.max(Quote.post_date)).where(Quote.treaty_id == treaty_id)).scalar()
+
+
+def citing_posts(session: Session, *, treaty_id: int, number: int, limit: int) -> tuple[list[PostRef], int]:
+    """The newest `limit` posts citing the article, and how many cite it in all."""
+    where = (Quote.treaty_id == treaty_id, Quote.number == number)
+    newest = session.execute(
+        select(Quote.post_date, Quote.post_id).distinct().where(*where)
+        .order_by(Quote.post_date.desc(), Quote.post_id.desc()).limit(limit)
+    ).all()
+    titles = dict(session.execute(select(Post.id, Post.title).where(Post.id.in_([r.post_id for r in newest]))).all())
+    count = session.execute(select(func.count(func.distinct(Quote.post_id))).where(*where)).scalar_one()
+    return [PostRef(id=r.post_id, title=titles[r.post_id], date=r.post_date) for r in newest], count
+
+
+def best_quote(session: Session, *, treaty_id: int, number: int, considered: int) -> BestQuote | None:
+    """The article's best wording among its newest `considered` quotes: quotes in post bodies
+    before quotes in comments, then the longest, then the newest."""
+    rows = session.execute(
+        select(Quote.text, Quote.comment_id, Quote.post_id)
+        .where(Quote.treaty_id == treaty_id, Quote.number == number, Quote.text.is_not(None))
+        .order_by(Quote.post_date.desc(), Quote.post_id.desc(), Quote.offset)
+        .limit(considered)
+    ).all()
+    if not rows:
+        return None
+    best = min(enumerate(rows), key=lambda ir: (ir[1].comment_id is not None, -len(ir[1].text), ir[0]))[1]
+    post = session.execute(select(Post.id, Post.date, Post.title).where(Post.id == best.post_id)).one()
+    return BestQuote(text=best.text, post=PostRef(id=post.id, date=post.date, title=post.title), in_comment=best.comment_id is not None)
+
+
+def get_article(session: Session, *, treaty_id: int, number: int) -> StoredArticle | None:
+    row = session.execute(
+        select(Article.number, Article.label, Article.text, Article.chapter).where(Article.treaty_id == treaty_id, Article.number == number)
+    ).first()
+    return StoredArticle(number=row.number, label=row.label, text=row.text, chapter=row.chapter) if row else None
+
+
+def article_opening(session: Session, *, treaty_id: int, number: int, chars: int) -> str | None:
+    """The first `chars` characters of a loaded article's text (None when not loaded)."""
+    return session.execute(
+        select(func.substr(Article.text, 1, chars)).where(Article.treaty_id == treaty_id, Article.number == number)
+    ).scalar()
+
+
+def aliases_of(session: Session, *, treaty_id: int) -> list[str]:
+    return list(session.execute(select(TreatyAlias.alias).where(TreatyAlias.treaty_id == treaty_id).order_by(TreatyAlias.id)).scalars())
