@@ -13,7 +13,8 @@ Two outputs:
   through ``bot.ingest.post_writer.format_post`` (the real layout), cached under bench/.cache/.
 * ``build_store(url, n, seed)`` inserts rows straight into an upgraded database with SQLAlchemy
   core ``executemany`` in big transactions - setup for the command scenarios, not a measured
-  figure. ``cached_sqlite_store`` keeps the result on disk keyed by size, seed and schema.
+  figure - with the posts spread over the library and 20 servers (``SCOPES``), as a bot in many
+  servers has them. ``cached_sqlite_store`` keeps the result on disk keyed by size, seed and schema.
 """
 
 from __future__ import annotations
@@ -34,8 +35,22 @@ from bot.ingest.posts import ParsedComment, ParsedPost
 log = logging.getLogger(__name__)
 
 CACHE = Path(__file__).resolve().parent / ".cache"
-GENERATOR_VERSION = 1  # bump when the generated text changes, so caches are rebuilt
+GENERATOR_VERSION = 2  # bump when the generated text or its scopes change, so caches are rebuilt
 START_DATE = dt.date(2016, 1, 1)
+LIBRARY = 0  # bot.models.LIBRARY: the library's scope
+# A built store's posts are spread over the library and 20 servers: post i has scope SCOPES[i % 21].
+GUILDS = tuple(1_300_000_000_000_000_000 + i for i in range(1, 21))
+SCOPES = (LIBRARY, *GUILDS)
+BENCH_GUILD = GUILDS[0]  # where the scenarios run their commands: it sees the library's posts and its own
+
+
+def scope_of(post_id: int) -> int:
+    return SCOPES[post_id % len(SCOPES)]
+
+
+def visible_post_ids(n: int, guild: int = BENCH_GUILD) -> list[int]:
+    """The ids of a built store's posts that `guild` sees."""
+    return [i for i in range(1, n + 1) if scope_of(i) in (LIBRARY, guild)]
 
 WORDS = """
 the of and to in a is that for on with as by at from this be it are was an have has not
@@ -288,15 +303,15 @@ def build_store(url: str, n: int, seed: int = 0, *, batch: int = 2000, progress=
 
     for post_id, (parsed, generated) in enumerate(generate(n, seed), start=1):
         loaded = now + dt.timedelta(seconds=post_id)
-        row = post_row(parsed)
+        row, scope = post_row(parsed), scope_of(post_id)
         posts.append({"id": post_id, "key": row.key, "loaded_at": loaded,
-                      **post_values(row, loaded_from=f"bench/{post_id}.txt", digest=content_hash(row), now=loaded)})
-        comments.extend(comment_values(post_id, row.comments, loaded))
+                      **post_values(row, loaded_from=f"bench/{post_id}.txt", scope=scope, digest=content_hash(row), now=loaded)})
+        comments.extend(comment_values(post_id, row.comments, scope, loaded))
         for q in generated:
             # Which comment holds it does not matter for the figures; the body offset neither.
             quotes.append(
                 {"post_id": post_id, "comment_id": None, "treaty_id": phrase_ids[q.treaty], "number": q.number, "text": q.text, "offset": 0,
-                 "post_date": parsed.date}
+                 "post_date": parsed.date, "scope": scope}
             )
         if len(posts) >= batch:
             flush()

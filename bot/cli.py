@@ -27,6 +27,10 @@ app.add_typer(treaty_app, name="treaty")
 feed_app = typer.Typer(help="Watched RSS/Atom feeds: add, list, remove, poll now.", no_args_is_help=True)
 app.add_typer(feed_app, name="feed")
 
+Server = Annotated[
+    int | None, typer.Option("--server", min=1, help="As this server (its id) sees it: the library and that server's own.")
+]
+
 console = Console()
 errors = Console(stderr=True, soft_wrap=True)
 
@@ -100,6 +104,7 @@ def db_upgrade() -> None:
 @app.command()
 def load(
     sources: Annotated[list[str], typer.Argument(help="Post files, feed files, treaty texts, directories (recursively) or feed URLs.")],
+    server: Annotated[int | None, typer.Option("--server", min=1, help="Load into this server's scope (default: the library, or the file's own Server: line).")] = None,
 ) -> None:
     """Load posts (with their comments) and treaty texts; report what was loaded, updated, unchanged or failed."""
     from bot.services.loading import expand_sources, load as load_sources  # noqa: PLC0415  (keeps --help fast)
@@ -109,7 +114,7 @@ def load(
     columns = (TextColumn("loading"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())
     with Progress(*columns, console=errors, transient=True, disable=len(expanded) < 20) as progress:
         task = progress.add_task("load", total=len(expanded))
-        report = load_sources(database, sources=expanded, now=utcnow(), progress=lambda _result: progress.advance(task))
+        report = load_sources(database, sources=expanded, scope=server, now=utcnow(), progress=lambda _result: progress.advance(task))
     for warning in report.warnings:
         say(f"warning: {warning}", to=errors)
     for failure in report.failed:
@@ -123,14 +128,15 @@ def load(
 def posts(
     limit: Annotated[int, typer.Option(help="How many posts to show.")] = 20,
     offset: Annotated[int, typer.Option(help="Skip this many (newest first).")] = 0,
+    server: Server = None,
 ) -> None:
-    """List the stored posts, newest first."""
+    """List the stored posts, newest first (every post, or those one server sees)."""
     from bot.store.posts import count_posts, list_posts  # noqa: PLC0415
 
     with open_database().session() as session:
-        total = count_posts(session)
-        rows = list_posts(session, limit=limit, offset=offset)
-    table = Table(title=f"{total} posts")
+        total = count_posts(session, scope=server)
+        rows = list_posts(session, scope=server, limit=limit, offset=offset)
+    table = Table(title=f"{total} posts" + (f" seen in server {server}" if server else ""))
     for column in ("id", "date", "title", "source", "comments"):
         table.add_column(column, overflow="fold")
     for row in rows:
@@ -142,6 +148,7 @@ def posts(
 def digest(
     date: Annotated[str | None, typer.Option("--date", help="Local date YYYY-MM-DD (default: today).")] = None,
     timezone: Annotated[str | None, typer.Option("--timezone", help="IANA timezone (default: DEFAULT_TIMEZONE).")] = None,
+    server: Server = None,
 ) -> None:
     """Print the digest of the posts loaded on a local date, as the bot would summarise them."""
     from zoneinfo import ZoneInfo  # noqa: PLC0415
@@ -158,20 +165,21 @@ def digest(
         day = dt.date.fromisoformat(date) if date else utcnow().astimezone(ZoneInfo(zone)).date()
     except ValueError:
         raise fail(f"--date {date!r} is not a date; use YYYY-MM-DD") from None
-    say(digest_text(digest_for_date(open_database(settings), day=day, timezone=zone)))
+    say(digest_text(digest_for_date(open_database(settings), day=day, timezone=zone, scope=server)))
 
 
 @app.command()
 def search(
     query: Annotated[str, typer.Argument(help="Words to find; quotes and operators are just words.")],
     limit: Annotated[int, typer.Option(min=1, max=200, help="How many matches to show.")] = 20,
+    server: Server = None,
 ) -> None:
     """Full-text search over posts, comments and treaty articles, best matches first."""
     from bot.render.posts import belongs_to, snippet_text  # noqa: PLC0415
     from bot.services.search import search as search_store  # noqa: PLC0415
 
     try:
-        hits = search_store(open_database(), query=query, limit=limit)
+        hits = search_store(open_database(), query=query, limit=limit, scope=server)
     except PostbotError as exc:
         raise fail(str(exc)) from None
     if not hits:
@@ -225,12 +233,12 @@ def treaty_load(
 
 
 @treaty_app.command("list")
-def treaty_list() -> None:
+def treaty_list(server: Server = None) -> None:
     """The treaties known (text loaded or quoted in posts) and their articles."""
     from bot.services.articles import NOTHING_KNOWN, list_articles  # noqa: PLC0415
     from bot.services.views import number_ranges  # noqa: PLC0415
 
-    treaties = list_articles(open_database())
+    treaties = list_articles(open_database(), scope=server)
     if not treaties:
         say(NOTHING_KNOWN)
         return
@@ -247,6 +255,7 @@ def treaty_list() -> None:
 def article(
     number: Annotated[int, typer.Argument(help="The article's number (3 also finds Article III).")],
     treaty: Annotated[str | None, typer.Option("--treaty", help="The treaty (name or alias); default: the most recently discussed.")] = None,
+    server: Server = None,
 ) -> None:
     """Quote a treaty article: its text, the treaty, and the posts that cite it."""
     from rich.panel import Panel  # noqa: PLC0415
@@ -255,7 +264,7 @@ def article(
     from bot.services.views import ArticleSource  # noqa: PLC0415
 
     try:
-        answer = quote_article(open_database(), number=number, treaty=treaty)
+        answer = quote_article(open_database(), number=number, treaty=treaty, scope=server)
     except PostbotError as exc:
         raise fail(str(exc)) from None
     subtitle = answer.chapter
@@ -327,22 +336,22 @@ def feed_poll(
     feeds: Annotated[list[str] | None, typer.Argument(help="Feed ids or URLs (default: every feed that is due).")] = None,
     all_feeds: Annotated[bool, typer.Option("--all", help="Poll every feed that is not paused, due or not.")] = False,
 ) -> None:
-    """Poll feeds now and load their new entries (announcing them is the bot's job)."""
+    """Poll feeds now and load their new entries; a server's new entries are left for the bot to announce."""
     import asyncio  # noqa: PLC0415
 
     from bot import net  # noqa: PLC0415
     from bot.addresses import AddressPolicy  # noqa: PLC0415
-    from bot.services.feeds import due_feeds, get_feed, list_feeds, poll_feeds  # noqa: PLC0415
+    from bot.services.feeds import due_sources, get_feed, list_feeds, poll_feeds  # noqa: PLC0415
 
     database = open_database()
     now = utcnow()
     try:
         if feeds:
-            chosen = [get_feed(database, guild_id=None, ref=ref) for ref in feeds]
+            chosen = [get_feed(database, guild_id=None, ref=ref).source for ref in feeds]
         elif all_feeds:
-            chosen = [f for f in list_feeds(database) if not f.paused]
+            chosen = [f.source for f in list_feeds(database) if not f.paused]
         else:
-            chosen = due_feeds(database, now=now)
+            chosen = due_sources(database, now=now)
     except PostbotError as exc:
         raise fail(str(exc)) from None
     if not chosen:
@@ -352,13 +361,14 @@ def feed_poll(
 
     async def poll():
         async with net.http_session(operator) as http:
-            return await poll_feeds(database, http, operator, chosen, now=now)
+            return await poll_feeds(database, http, operator, chosen, now=now, announces=False)
 
     results = asyncio.run(poll())
     for result in results:
         if result.feed is not None:
             f = result.feed
-            line = f"feed {f.id} {f.url}: " + (f.last_status if result.ok else f"failed: {f.last_error}")
+            server = f" (server {f.guild_id})" if f.guild_id is not None else ""
+            line = f"feed {f.id} {f.url}{server}: " + (result.status if result.ok else f"failed: {f.last_error}")
             say(line + (" (paused after a day of failures)" if f.paused else ""))
     if not all(r.ok for r in results):
         raise typer.Exit(1)

@@ -21,7 +21,7 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import create_engine, event
 from sqlalchemy.engine import Engine, make_url
-from sqlalchemy.pool import StaticPool
+from sqlalchemy.pool import NullPool, StaticPool
 from sqlmodel import Session
 
 log = logging.getLogger(__name__)
@@ -31,25 +31,40 @@ T = TypeVar("T")
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 
 
-def make_engine(url: str) -> Engine:
-    """An engine tuned per backend: SQLite gets WAL, foreign keys and a busy timeout."""
+def make_engine(url: str, *, migrating: bool = False) -> Engine:
+    """An engine tuned per backend: SQLite gets WAL, foreign keys and a busy timeout.
+
+    `migrating`: an engine for Alembic alone. On SQLite it makes DDL transactional (pysqlite
+    otherwise runs CREATE/ALTER outside any transaction, so a kill mid-migration left half a
+    schema) and turns foreign keys off, as a table rebuild in batch mode needs (dropping the old
+    table would cascade to every row that refers to it).
+    """
     parsed = make_url(url)
     if parsed.get_backend_name() != "sqlite":
-        return create_engine(url, pool_pre_ping=True)
+        return create_engine(url, pool_pre_ping=True, **({'poolclass': NullPool} if migrating else {}))
     database = parsed.database or ""
     if database and database != ":memory:":
         Path(database).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
+        pool = {"poolclass": NullPool} if migrating else {}
+        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30}, **pool)
     else:
         engine = create_engine(url, connect_args={"check_same_thread": False}, poolclass=StaticPool)
 
     @event.listens_for(engine, "connect")
     def _sqlite_pragmas(dbapi_connection, _record):
+        if migrating:
+            dbapi_connection.isolation_level = None  # SQLAlchemy's BEGIN (below) starts every transaction
         cursor = dbapi_connection.cursor()
-        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute(f"PRAGMA foreign_keys={'OFF' if migrating else 'ON'}")
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.close()
+
+    if migrating:
+
+        @event.listens_for(engine, "begin")
+        def _begin(connection):
+            connection.exec_driver_sql("BEGIN IMMEDIATE")
 
     return engine
 
@@ -96,7 +111,12 @@ class Database:
                 current = MigrationContext.configure(connection).get_current_revision()
             if current != head:
                 log.info("upgrading database schema %s -> %s", current, head)
-                command.upgrade(config, "head")
+                engine = self.engine if self.engine.pool.__class__ is StaticPool else make_engine(self.url, migrating=True)
+                try:
+                    command.upgrade(alembic_config(engine), "head")
+                finally:
+                    if engine is not self.engine:
+                        engine.dispose()
             self._upgraded = True
 
     def current_revision(self) -> str | None:

@@ -1,4 +1,9 @@
-"""The thread store's tables. Datetimes are timezone-aware UTC everywhere (`UTCDateTime`); states are StrEnums."""
+"""The thread store's tables. Datetimes are timezone-aware UTC everywhere (`UTCDateTime`); states are StrEnums.
+
+Scope (DESIGN.md §8): every post, comment and quote has a `scope`, LIBRARY (0) for what the
+operator loaded, else the id of the one server it belongs to. A server sees scopes LIBRARY and
+its own; a Discord comment's scope is the server it was written in.
+"""
 
 from __future__ import annotations
 
@@ -68,15 +73,31 @@ def _state(default: StrEnum | None = None):
     return Field(default=default, sa_column=Column(String(16), nullable=False))
 
 
+LIBRARY = 0  # the scope of what the operator loaded: shared by every server (guild ids are never 0)
+
+
+def _scope():
+    return Field(default=LIBRARY, sa_column=Column(BigInteger, nullable=False, default=LIBRARY, server_default="0"))
+
+
 def _post_fk():
     return Field(sa_column=Column(Integer, ForeignKey("post.id", ondelete="CASCADE"), nullable=False, index=True))
 
 
 class Post(SQLModel, table=True):
-    """A dated article. `key` is its identity across edits; `content_hash` tells whether it changed."""
+    """A dated article. `key` is its identity across edits within its scope; `content_hash` tells whether it changed."""
+
+    __table_args__ = (
+        UniqueConstraint("scope", "key", name="uq_post_scope_key"),
+        Index("ix_post_scope_date", "scope", "date", "id"),
+        # Both columns: with scope alone beside it, SQLite's planner took the scope index for
+        # "same content the scope sees already" and loading became quadratic.
+        Index("ix_post_content_hash", "content_hash", "scope"),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
-    key: str = Field(sa_column=Column(Text, nullable=False, unique=True))
+    scope: int = _scope()
+    key: str = Field(sa_column=Column(Text, nullable=False))
     date: dt.date = Field(index=True)
     title: str = Field(sa_column=Column(Text, nullable=False))
     headline: str | None = Field(default=None, sa_column=Column(Text))
@@ -87,7 +108,7 @@ class Post(SQLModel, table=True):
     labels: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
     link: str | None = Field(default=None, sa_column=Column(Text))
     loaded_from: str = Field(sa_column=Column(Text, nullable=False))  # the file path or feed URL
-    content_hash: str = Field(index=True, max_length=64)
+    content_hash: str = Field(max_length=64)
     loaded_at: dt.datetime = _when(index=True)
     updated_at: dt.datetime = _when()
 
@@ -95,10 +116,14 @@ class Post(SQLModel, table=True):
 class Comment(SQLModel, table=True):
     """A comment in a post's thread: from the post itself, or collected from Discord."""
 
-    __table_args__ = (Index("ix_comment_post_position", "post_id", "origin", "position"),)
+    __table_args__ = (
+        Index("ix_comment_post_position", "post_id", "origin", "position"),
+        Index("ix_comment_created_scope", "created_at", "scope"),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     post_id: int = _post_fk()
+    scope: int = _scope()  # its post's, or for a Discord comment the server it was written in
     position: int = 0
     author: str = Field(sa_column=Column(Text, nullable=False))
     text: str = Field(sa_column=Column(Text, nullable=False))
@@ -146,12 +171,13 @@ class Quote(SQLModel, table=True):
     """A post (or one of its comments) citing an article, with the words it quotes if any."""
 
     __table_args__ = (
-        Index("ix_quote_article", "treaty_id", "number", "post_date", "post_id"),
-        Index("ix_quote_treaty_date", "treaty_id", "post_date"),
+        Index("ix_quote_article", "treaty_id", "number", "post_date", "post_id", "scope"),
+        Index("ix_quote_treaty_date", "treaty_id", "post_date", "scope"),
     )
 
     id: int | None = Field(default=None, primary_key=True)
     post_id: int = _post_fk()
+    scope: int = _scope()  # its post's, copied so "who cites it here" is an index read
     comment_id: int | None = Field(
         default=None, sa_column=Column(Integer, ForeignKey("comment.id", ondelete="CASCADE"), nullable=True, index=True)
     )
@@ -224,16 +250,11 @@ class DigestRun(SQLModel, table=True):
     finished_at: dt.datetime | None = _when(nullable=True)
 
 
-class Feed(SQLModel, table=True):
-    """A watched RSS/Atom feed, polled with conditional requests."""
-
-    __table_args__ = (UniqueConstraint("guild_id", "url"),)
+class FeedSource(SQLModel, table=True):
+    """A feed URL: fetched once per poll however many servers watch it (conditional GET state, back-off)."""
 
     id: int | None = Field(default=None, primary_key=True)
-    guild_id: int | None = _snowflake(index=True)  # None: added from the CLI
-    url: str = Field(sa_column=Column(Text, nullable=False))
-    channel_id: int | None = _snowflake()
-    interval_minutes: int = 15
+    url: str = Field(sa_column=Column(Text, nullable=False, unique=True))
     etag: str | None = Field(default=None, sa_column=Column(Text))
     last_modified: str | None = Field(default=None, sa_column=Column(Text))
     last_polled_at: dt.datetime | None = _when(nullable=True)
@@ -243,5 +264,34 @@ class Feed(SQLModel, table=True):
     failures: int = 0
     failing_since: dt.datetime | None = _when(nullable=True)
     paused: bool = False
+    created_at: dt.datetime = _when()
+
+
+class Feed(SQLModel, table=True):
+    """A server's (or, with guild None, the operator's) subscription to a feed URL."""
+
+    __table_args__ = (UniqueConstraint("guild_id", "source_id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    guild_id: int | None = _snowflake(index=True)  # None: added from the CLI; its posts go to the library
+    source_id: int = Field(
+        sa_column=Column(Integer, ForeignKey("feedsource.id", ondelete="CASCADE"), nullable=False, index=True)
+    )
+    channel_id: int | None = _snowflake()
+    interval_minutes: int = 15
     primed: bool = False  # first poll done: later entries are announced
+    created_at: dt.datetime = _when()
+
+
+class FeedEntry(SQLModel, table=True):
+    """An entry a subscription has seen: each is announced at most once per subscription."""
+
+    __table_args__ = (UniqueConstraint("feed_id", "entry_key"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    feed_id: int = Field(sa_column=Column(Integer, ForeignKey("feed.id", ondelete="CASCADE"), nullable=False))
+    entry_key: str = Field(sa_column=Column(Text, nullable=False))  # the post key of the entry
+    post_id: int | None = Field(
+        default=None, sa_column=Column(Integer, ForeignKey("post.id", ondelete="SET NULL"), nullable=True)
+    )
     created_at: dt.datetime = _when()

@@ -15,7 +15,7 @@ from bot.errors import UserFacingError
 from bot.render import autocomplete
 from bot.render.articles import article_pages, articles_pages
 from bot.services import articles
-from cogs._options import treaty_autocomplete
+from cogs._options import scope_of, treaty_autocomplete
 from cogs._ui import Paginator
 
 
@@ -34,20 +34,21 @@ class Articles(commands.Cog):
     @app_commands.autocomplete(treaty=treaty_autocomplete)
     async def article(self, interaction: discord.Interaction, number: app_commands.Range[int, 1, 9999], treaty: str | None = None) -> None:
         """Quote a treaty article: its text, the treaty, and the posts that cite it."""
-        answer = await self.db.call(articles.quote_article, number=number, treaty=treaty)
+        answer = await self.db.call(articles.quote_article, number=number, treaty=treaty, scope=scope_of(interaction))
         await Paginator(article_pages(answer), owner_id=interaction.user.id).send(interaction)
 
     @article.autocomplete("number")
     async def article_number_autocomplete(self, interaction: discord.Interaction, current: str) -> list[app_commands.Choice[int]]:
         treaty = getattr(interaction.namespace, "treaty", None)
-        return autocomplete(await self.db.call(articles.article_choices, treaty=treaty, current=str(current or "")))
+        choices = await self.db.call(articles.article_choices, treaty=treaty, current=str(current or ""), scope=scope_of(interaction))
+        return autocomplete(choices)
 
     @app_commands.command()
     @app_commands.describe(treaty="Only this treaty (name or alias), with a preview of each article")
     @app_commands.autocomplete(treaty=treaty_autocomplete)
     async def articles(self, interaction: discord.Interaction, treaty: str | None = None) -> None:
         """List the treaties known and their articles."""
-        known = await self.db.call(articles.list_articles, treaty=treaty)
+        known = await self.db.call(articles.list_articles, treaty=treaty, scope=scope_of(interaction))
         if not known:
             raise UserFacingError(articles.NOTHING_KNOWN)
         pages = articles_pages(known, detailed=bool(treaty and treaty.strip()))

@@ -21,7 +21,7 @@ from bot.render import NO_MENTIONS, THREAD_NAME_LIMIT, fit, shorten
 from bot.render.posts import comment_pages, post_card_embed
 from bot.services import comments, posts
 from bot.services.views import CollectMode, SavedComment, ThreadRef
-from cogs._options import PostOption
+from cogs._options import PostOption, scope_of
 from cogs._ui import Confirm, Paginator, PostPicker
 
 log = logging.getLogger(__name__)
@@ -235,7 +235,7 @@ class Discussion(commands.Cog):
             saved = await self.db.call(comments.save_comment, comment=dataclasses.replace(comment, post_id=post.id), now=discord.utils.utcnow())
             await interaction.response.send_message(saved_message(saved), ephemeral=True, allowed_mentions=NO_MENTIONS)
             return
-        newest = await self.db.call(posts.post_choices)
+        newest = await self.db.call(posts.post_choices, scope=scope_of(interaction))
         if not newest:
             raise UserFacingError("There are no posts to comment on yet.")
 
@@ -257,7 +257,7 @@ class Discussion(commands.Cog):
     async def comments(self, interaction: discord.Interaction, post: PostOption) -> None:
         """Show a post's comments: the original ones, then those from Discord."""
         await self.writer.flush()
-        listed = await self.db.call(comments.list_comments, post_id=post.id)
+        listed = await self.db.call(comments.list_comments, post_id=post.id, scope=scope_of(interaction))
         if not listed:
             await interaction.response.send_message(f"**{fit(post.title, 200)}** has no comments yet.", ephemeral=True)
             return

@@ -1,8 +1,9 @@
 """/feed add|list|remove|status and the polling loop that keeps watched feeds fresh.
 
-One `tasks.loop` ticks every minute and polls the feeds that are due (`poll_due`, which tests
-call directly). New posts of a primed feed are announced in the feed's channel with their
-card; a feed that the poll paused is reported to its server.
+One `tasks.loop` ticks every minute and polls the feed URLs that are due, each once however
+many servers watch it (`poll_due`, which tests call directly). Entries new to a primed
+subscription are announced in its channel with their card (as its server sees them); a feed
+that the poll paused is reported to every server watching it.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from bot.errors import UserFacingError
 from bot.render import AUTOCOMPLETE_MAX, CHOICE_NAME_LIMIT, NO_MENTIONS, shorten
 from bot.render.feeds import announcement, feed_list_embeds, more_announced, paused_notice, status_embed
 from bot.services import feeds
-from bot.services.views import FeedRecord, PollResult, PostCard
+from bot.services.views import FeedRecord, PollResult, PostCard, SourceRecord
 
 log = logging.getLogger(__name__)
 
@@ -57,15 +58,16 @@ class Feeds(commands.Cog):
         await self.bot.wait_until_ready()
 
     async def poll_due(self) -> list[PollResult]:
-        """One tick: poll every due feed (concurrently, bounded), then announce and report."""
-        due = await self.db.call(feeds.due_feeds, now=discord.utils.utcnow())
+        """One tick: poll every due feed URL (concurrently, bounded), then announce and report."""
+        due = await self.db.call(feeds.due_sources, now=discord.utils.utcnow())
         if not due:
             return []
         results = await self.poll(due)
-        log.info("polled %d feeds: %d ok", len(results), sum(r.ok for r in results))
+        log.info("polled %d feed URLs for %d subscriptions: %d ok", len(due), len(results), sum(r.ok for r in results))
         return results
 
-    async def poll(self, due: list[FeedRecord]) -> list[PollResult]:
+    async def poll(self, due: list[SourceRecord]) -> list[PollResult]:
+        """Poll these URLs and tell each subscription's server what it has to know."""
         results = await feeds.poll_feeds(
             self.db, self.bot.http_session, self.bot.settings.feed_allow_private_hosts, due,
             now=discord.utils.utcnow(), timeout=self.fetch_timeout, max_bytes=self.max_bytes,
@@ -152,14 +154,17 @@ class Feeds(commands.Cog):
             feeds.add_feed, url=url, guild_id=interaction.guild_id, channel_id=channel.id if channel else None,
             interval_minutes=interval, now=discord.utils.utcnow(),
         )
-        [result] = await self.poll([feed])
+        results = await self.poll([feed.source])  # every server watching the URL hears of its news
+        result = next((r for r in results if r.feed is not None and r.feed.id == feed.id), None)
         where = f"new posts will be announced in {channel.mention}" if channel else "new posts are loaded without announcements"
         verb = "Now watching" if created else "Updated"
         lines = [f"{verb} <{feed.url}> (#{feed.id}), every {interval} minutes; {where}."]
-        if result.feed is not None and result.ok:
-            lines.append(f"First check: {result.feed.last_status}.")
-        elif result.feed is not None:
+        if result is not None and result.ok:
+            lines.append(f"First check: {result.status}.")
+        elif result is not None:
             lines.append(f"The first check failed: {result.feed.last_error}. I will retry with back-off; see `/feed status`.")
+        else:
+            lines.append("The first check could not run; I will retry, see `/feed status`.")
         await interaction.followup.send("\n".join(lines), ephemeral=True, allowed_mentions=NO_MENTIONS)
 
     @feed.command(name="list")

@@ -17,7 +17,7 @@ from bot.errors import UserFacingError
 from bot.render import NO_MENTIONS
 from bot.render.posts import load_report, nothing_found, post_card_embed, post_list_embed, search_pages
 from bot.services import loading, posts, search
-from cogs._options import PostOption
+from cogs._options import PostOption, scope_of
 from cogs._ui import Page, PageSource, Paginator
 
 log = logging.getLogger(__name__)
@@ -40,18 +40,19 @@ class Posts(commands.Cog):
     async def show(self, interaction: discord.Interaction, post: PostOption) -> None:
         """Show a post: date, source, summary, articles it quotes, comments and its thread."""
         await interaction.response.defer(thinking=True)
-        card = await self.db.call(posts.show_post, post_id=post.id, guild_id=interaction.guild_id)
+        card = await self.db.call(posts.show_post, post_id=post.id, scope=scope_of(interaction))
         await interaction.followup.send(embed=post_card_embed(card), allowed_mentions=NO_MENTIONS)
 
     @post.command(name="list")
     async def list_posts(self, interaction: discord.Interaction) -> None:
         """List the stored posts, newest first, 10 a page."""
-        first = await self.db.call(posts.post_page, page=0)
+        scope = scope_of(interaction)
+        first = await self.db.call(posts.post_page, page=0, scope=scope)
         if not first.pages:
             raise UserFacingError("No posts are stored yet; an admin can add some with `/load`.")
 
         async def fetch(index: int) -> Page:
-            return [post_list_embed(await self.db.call(posts.post_page, page=index))]
+            return [post_list_embed(await self.db.call(posts.post_page, page=index, scope=scope))]
 
         source = PageSource(first.pages, fetch, first=[post_list_embed(first)])
         await Paginator(source, owner_id=interaction.user.id).send(interaction)
@@ -62,7 +63,7 @@ class Posts(commands.Cog):
         """Search posts, comments and treaty articles; the best matches first."""
         search.required_terms(query)  # a query without words is answered ephemerally, before deferring
         await interaction.response.defer(thinking=True)
-        hits = await self.db.call(search.search, query=query)
+        hits = await self.db.call(search.search, query=query, scope=scope_of(interaction))
         if not hits:
             await interaction.followup.send(nothing_found(query), allowed_mentions=NO_MENTIONS)
             return
@@ -80,7 +81,7 @@ class Posts(commands.Cog):
         await interaction.response.defer(ephemeral=True, thinking=True)
         source = loading.Source(f"upload:{file.filename}", data=await file.read())
         report = await self.db.call(
-            loading.load, sources=[source], now=discord.utils.utcnow(), treaty_name=(name or "").strip() or None
+            loading.load, sources=[source], scope=interaction.guild_id, now=discord.utils.utcnow(), treaty_name=(name or "").strip() or None
         )
         [result] = report.results
         log.info("upload %r by %s in guild %s: %s", file.filename, interaction.user.id, interaction.guild_id, result)

@@ -130,13 +130,15 @@ class World:
         self.admin = self.guild.add_member(env.create_user(f"ada{self.guild.id % 1000}"), roles=[admins])
 
     async def load(self, *paths: Path | str):
-        """Load files through the one loading path, at simcord's time (so they are new to digests)."""
+        """Load files through the one loading path (the operator's: into the library unless a file says
+        otherwise), at simcord's time, so they are new to digests."""
         from bot.services.loading import load  # noqa: PLC0415
 
-        return await self.db.call(load, sources=[str(p) for p in paths], now=discord.utils.utcnow())
+        return await self.db.call(load, sources=[str(p) for p in paths], now=self.env.now())
 
     def add_post(self, title: str, **kwargs) -> int:
-        return add_post(self.db, title, **({"now": discord.utils.utcnow()} | kwargs))
+        """A post loaded at simcord's time (also from an async fixture, where utcnow() is the real clock)."""
+        return add_post(self.db, title, **({"now": self.env.now()} | kwargs))
 
 
 def shown(result) -> simcord.Message:

@@ -161,7 +161,7 @@ def test_build_digest_content(db):
         session.execute(
             insert(Comment).values(post_id=old, position=2, author="Ann", text="yes", origin=CommentOrigin.DISCORD, created_at=now, posted_at=now)
         )
-        digest = service.build_digest(session, since=now - dt.timedelta(days=1), until=now, local_date=now.date(), timezone="Europe/Berlin")
+        digest = service.build_digest(session, scope=None, since=now - dt.timedelta(days=1), until=now, local_date=now.date(), timezone="Europe/Berlin")
     assert [p.title for p in digest.posts] == ["Summit ends"]
     post = digest.posts[0]
     assert post.articles == (("Russia–DPRK Treaty", (4,)),)
@@ -201,7 +201,7 @@ def test_large_digest_is_split_within_limits(db):
             parsed = ParsedPost(date=now.date(), title=f"Post {i} " + "x" * 300, headline=None, source="S", body=body, truncated=False, comments=[])
             upsert_post(session, row=post_row(parsed), loaded_from="test", now=now)
     with db.session() as session:
-        digest = service.build_digest(session, since=T0, until=now, local_date=now.date(), timezone="UTC")
+        digest = service.build_digest(session, scope=None, since=T0, until=now, local_date=now.date(), timezone="UTC")
     messages = digest_messages(digest)
     assert len(digest.posts) == 1000
     for embeds in messages:

@@ -34,7 +34,7 @@ NOW = dt.datetime(2024, 6, 24, 12, 0, tzinfo=dt.timezone.utc)
 
 def stored(db: Database, post_id: int) -> list[tuple[str, str, str]]:
     with db.session() as session:
-        return [(c.origin, c.author, c.text) for c in get_post(session, post_id=post_id).comments]
+        return [(c.origin, c.author, c.text) for c in get_post(session, scope=None, post_id=post_id).comments]
 
 
 def discord_texts(db: Database, post_id: int) -> list[str]:
@@ -88,8 +88,8 @@ async def test_discuss_opens_a_thread_with_the_summary_card(world):
     assert again.ephemeral and f"<#{thread.id}>" in again.response.content
     assert "discord.com/channels" not in again.response.content  # a mention, not a URL
     assert len(w.channel.threads) == 1
-    assert show_post(w.db, post_id=w.post, guild_id=w.guild.id).thread.thread_id == thread.id
-    assert show_post(w.db, post_id=w.other, guild_id=w.guild.id).thread is None
+    assert show_post(w.db, post_id=w.post, scope=w.guild.id).thread.thread_id == thread.id
+    assert show_post(w.db, post_id=w.other, scope=w.guild.id).thread is None
 
 
 async def test_a_deleted_thread_is_replaced_on_the_next_discuss(world):
@@ -501,15 +501,15 @@ def test_post_search_and_resolve(db):
     old = add_post(db, "Old news about 100% of_things", date=dt.date(2024, 6, 1))
     new = add_post(db, "New news", date=dt.date(2024, 6, 2))
     with db.session() as session:
-        assert [p.id for p in find_posts(session, title="")] == [new, old]
-        assert [p.id for p in find_posts(session, title="NEWS old")] == [old]
-        assert [p.id for p in find_posts(session, title="100%")] == [old]
-        assert find_posts(session, title="0%x") == []
-        assert [p.id for p in find_posts(session, title="", limit=1)] == [new]
-    assert resolve_post(db, value=str(old)).id == old
-    assert resolve_post(db, value="news").id == new
+        assert [p.id for p in find_posts(session, scope=None, title="")] == [new, old]
+        assert [p.id for p in find_posts(session, scope=None, title="NEWS old")] == [old]
+        assert [p.id for p in find_posts(session, scope=None, title="100%")] == [old]
+        assert find_posts(session, scope=None, title="0%x") == []
+        assert [p.id for p in find_posts(session, scope=None, title="", limit=1)] == [new]
+    assert resolve_post(db, scope=None, value=str(old)).id == old
+    assert resolve_post(db, scope=None, value="news").id == new
     with pytest.raises(UserFacingError):
-        resolve_post(db, value="nothing like it")
+        resolve_post(db, scope=None, value="nothing like it")
     label = post_label(PostRef(id=1, date=dt.date(2024, 6, 23), title="word " * 40), 100)
     assert 90 <= len(label) <= 100 and label.endswith(" word… (2024-06-23)")  # cut between words, the date whole
 

@@ -1,148 +1,30 @@
-"""Watched feeds against a local aiohttp server: conditional requests, new and changed entries,
-every kind of broken feed, back-off and pausing, and the /feed commands and polling loop.
-Fetching itself (the address guard, redirects, limits, messages) is tested in test_net.py."""
+"""Watched feeds against a local aiohttp server (feed_servers.py): conditional requests, new and
+changed entries, every kind of broken feed, back-off and pausing, the /feed commands, the polling
+loop and `postbot feed`. Several servers on one URL: test_feeds_scope.py. Fetching itself (the
+address guard, redirects, limits, messages) is tested in test_net.py."""
 
 from __future__ import annotations
 
-import asyncio
 import datetime as dt
-import email.utils
-import functools
-import hashlib
 import re
-import threading
-from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 
-import aiohttp
 import discord
 import pytest
 import simcord
-from aiohttp import web
-from aiohttp.test_utils import TestServer
 from typer.testing import CliRunner
 
-from bot import net
-from bot.addresses import AddressPolicy
 from bot.cli import app
 from bot.errors import UserFacingError
 from bot.services import feeds as service
-from bot.settings import Settings
+from bot.store.feeds import get_source
 from bot.store.posts import count_posts, iter_posts
 
-from .helpers import NOW, World, assert_user_error, fixture, shown
+from .feed_servers import LOCAL, cog, feed_server, feed_versions, file_server, http, live_cog, settings  # noqa: F401  (fixtures)
+from .helpers import NOW, World, assert_user_error, shown
 
-LOCAL = AddressPolicy.parse("127.0.0.1")  # public addresses and the test servers, nothing else
 GUILD = 1111
 CHANNEL = 2222
 EXTRA_ENTRY_TITLE = "Trump State of the Union address promised unity but emphasized discord"
-
-
-def feed_versions() -> tuple[bytes, bytes, str]:
-    """(initial, changed, changed title): the changed copy adds the first entry and edits the third."""
-    text = fixture("feeds", "rss2_guardian_us_2018.xml").read_text(encoding="utf-8")
-    head, *items = text.split("<item>")
-    initial = head + "<item>" + "<item>".join(items[1:])
-    start = items[2].index("<title>") + len("<title>")
-    end = items[2].index("</title>")
-    new_title = items[2][start:end] + " (updated)"
-    items[2] = items[2][:start] + new_title + items[2][end:]
-    changed = head + "<item>" + "<item>".join(items)
-    return initial.encode(), changed.encode(), new_title
-
-
-class FeedServer:
-    """Serves a feed that tests can change, plus every kind of failure; counts conditional hits."""
-
-    def __init__(self, body: bytes) -> None:
-        self.body = body
-        self.modified = email.utils.format_datetime(NOW, usegmt=True)
-        self.hits: dict[str, int] = {}
-        self.conditional = 0  # requests that carried If-None-Match or If-Modified-Since
-        self.not_modified = 0  # of those, answered 304
-        self.server: TestServer | None = None
-
-    def set_body(self, body: bytes, modified: dt.datetime) -> None:
-        self.body, self.modified = body, email.utils.format_datetime(modified, usegmt=True)
-
-    def url(self, path: str) -> str:
-        return str(self.server.make_url(path))
-
-    @property
-    def etag(self) -> str:
-        return '"' + hashlib.sha1(self.body).hexdigest()[:16] + '"'
-
-    @web.middleware
-    async def count(self, request: web.Request, handler):
-        self.hits[request.path] = self.hits.get(request.path, 0) + 1
-        return await handler(request)
-
-    async def feed(self, request: web.Request, *, etag: bool = True) -> web.Response:
-        """The feed, answering conditional requests by ETag (or, with `etag` off, by Last-Modified only)."""
-        if "If-None-Match" in request.headers or "If-Modified-Since" in request.headers:
-            self.conditional += 1
-            if (etag and request.headers.get("If-None-Match") == self.etag) or (
-                not etag and request.headers.get("If-Modified-Since") == self.modified
-            ):
-                self.not_modified += 1
-                return web.Response(status=304)
-        headers = {"Last-Modified": self.modified}
-        if etag:
-            headers["ETag"] = self.etag
-        return web.Response(body=self.body, content_type="application/rss+xml", headers=headers)
-
-    async def html(self, request: web.Request) -> web.Response:
-        return web.Response(text="<!DOCTYPE html><html><body><h1>Our news</h1></body></html>", content_type="text/html")
-
-    async def empty(self, request: web.Request) -> web.Response:
-        body = b'<?xml version="1.0"?><rss version="2.0"><channel><title>Quiet</title></channel></rss>'
-        return web.Response(body=body, content_type="application/rss+xml")
-
-    async def garbage(self, request: web.Request) -> web.Response:
-        return web.Response(body=bytes(range(256)) * 64, content_type="application/octet-stream")
-
-    async def slow(self, request: web.Request) -> web.Response:
-        await asyncio.sleep(5)
-        return web.Response(body=self.body, content_type="application/rss+xml")
-
-    async def huge(self, request: web.Request) -> web.StreamResponse:
-        """50 MB, chunked: the client has to count."""
-        response = web.StreamResponse(headers={"Content-Type": "application/rss+xml"})
-        response.enable_chunked_encoding()
-        await response.prepare(request)
-        chunk = b"<rss>" + b"x" * (1024 * 1024 - 5)
-        try:
-            for _ in range(50):
-                await response.write(chunk)
-        except (ConnectionResetError, aiohttp.ClientConnectionResetError):
-            pass
-        return response
-
-    def app(self) -> web.Application:
-        app = web.Application(middlewares=[self.count])
-        app.router.add_get("/feed.xml", self.feed)
-        app.router.add_get("/lm.xml", functools.partial(self.feed, etag=False))
-        app.router.add_get("/page.html", self.html)
-        app.router.add_get("/empty.xml", self.empty)
-        app.router.add_get("/garbage", self.garbage)
-        app.router.add_get("/slow", self.slow)
-        app.router.add_get("/huge", self.huge)
-        return app  # anything else is aiohttp's 404
-
-
-@pytest.fixture
-async def feed_server():
-    initial, _changed, _title = feed_versions()
-    server = FeedServer(initial)
-    server.server = TestServer(server.app(), host="127.0.0.1", port=0)
-    await server.server.start_server()
-    yield server
-    await server.server.close()
-
-
-@pytest.fixture
-async def http():
-    async with net.http_session(LOCAL) as session:
-        yield session
 
 
 def add(db, url, *, guild_id=GUILD, channel_id=CHANNEL, interval=15, now=NOW):
@@ -151,8 +33,10 @@ def add(db, url, *, guild_id=GUILD, channel_id=CHANNEL, interval=15, now=NOW):
 
 
 async def poll(db, http, feed_id, *, now, **kw):
+    """Poll the subscription's URL; its own result."""
     [feed] = [f for f in service.list_feeds(db) if f.id == feed_id]
-    return await service.poll_feed(db, http, LOCAL, feed, now=now, **kw)
+    [result] = [r for r in await service.poll_feed(db, http, LOCAL, feed.source, now=now, **kw) if r.feed.id == feed_id]
+    return result
 
 
 # --- service ------------------------------------------------------------------------------
@@ -161,25 +45,25 @@ async def poll(db, http, feed_id, *, now, **kw):
 async def test_first_poll_primes_then_conditional_requests_and_only_new_entries_announce(db, http, feed_server):
     _initial, changed, new_title = feed_versions()
     feed = add(db, feed_server.url("/feed.xml"))
-    assert [f.id for f in service.due_feeds(db, now=NOW)] == [feed.id]
+    assert [s.id for s in service.due_sources(db, now=NOW)] == [feed.source_id]
 
     first = await poll(db, http, feed.id, now=NOW)
     assert first.ok and first.new_posts == []  # the backlog is loaded, not announced
-    assert first.feed.primed and first.feed.last_status == "ok: 54 new, 0 updated, 0 unchanged"
-    assert first.feed.next_poll_at == NOW + dt.timedelta(minutes=15)
-    assert service.due_feeds(db, now=NOW + dt.timedelta(minutes=14)) == []
+    assert first.feed.primed and first.status == "ok: 54 new, 0 updated, 0 unchanged"
+    assert first.feed.last_status == "ok: 54 entries" and first.feed.next_poll_at == NOW + dt.timedelta(minutes=15)
+    assert service.due_sources(db, now=NOW + dt.timedelta(minutes=14)) == []
     with db.session() as session:
         assert count_posts(session) == 54
     assert feed_server.conditional == 0
 
     later = NOW + dt.timedelta(minutes=15)
     again = await poll(db, http, feed.id, now=later)
-    assert again.ok and again.new_posts == [] and again.feed.last_status == service.STATUS_NOT_MODIFIED
+    assert again.ok and again.new_posts == [] and again.status == again.feed.last_status == service.STATUS_NOT_MODIFIED
     assert (feed_server.conditional, feed_server.not_modified) == (1, 1)
 
     feed_server.set_body(changed, NOW + dt.timedelta(minutes=20))
     result = await poll(db, http, feed.id, now=later + dt.timedelta(minutes=15))
-    assert result.feed.last_status == "ok: 1 new, 1 updated, 53 unchanged"
+    assert result.status == "ok: 1 new, 1 updated, 53 unchanged" and result.feed.last_status == "ok: 55 entries"
     [card] = result.new_posts
     assert card.title == EXTRA_ENTRY_TITLE and card.source == "The Guardian" and card.date == dt.date(2018, 1, 31)
     assert card.link.startswith("https://www.theguardian.com/") and card.summary
@@ -201,14 +85,17 @@ async def test_if_modified_since_without_etag(db, http, feed_server):
     assert (feed_server.conditional, feed_server.not_modified) == (1, 1)
 
 
-async def test_the_same_entries_in_two_feeds_are_stored_once(db, http, feed_server):
+async def test_the_same_entries_are_stored_once_per_scope_and_a_url_fetched_once_for_all(db, http, feed_server):
     one = add(db, feed_server.url("/feed.xml"))
-    two = add(db, feed_server.url("/lm.xml"), guild_id=GUILD + 1)
+    two = add(db, feed_server.url("/lm.xml"))  # the same entries at another URL, in the same server
+    three = add(db, feed_server.url("/lm.xml"), guild_id=GUILD + 1)
+    assert two.source_id == three.source_id != one.source_id
     await poll(db, http, one.id, now=NOW)
-    result = await poll(db, http, two.id, now=NOW)
-    assert result.feed.last_status == "ok: 0 new, 0 updated, 54 unchanged"
-    with db.session() as session:
-        assert count_posts(session) == 54
+    results = await service.poll_feed(db, http, LOCAL, two.source, now=NOW)
+    assert [(r.feed.id, r.status) for r in results] == [(f.id, "ok: 54 new, 0 updated, 0 unchanged") for f in (two, three)]
+    assert feed_server.hits["/lm.xml"] == 1
+    with db.session() as session:  # new to each subscription, but stored once in each server
+        assert (count_posts(session, scope=GUILD), count_posts(session, scope=GUILD + 1), count_posts(session)) == (54, 54, 108)
 
 
 @pytest.mark.parametrize(
@@ -234,14 +121,14 @@ async def test_a_broken_feed_gets_a_clear_reason_and_backs_off(db, http, feed_se
 async def test_a_feed_without_entries_is_polled_fine(db, http, feed_server):
     feed = add(db, feed_server.url("/empty.xml"))
     result = await poll(db, http, feed.id, now=NOW)
-    assert result.ok and result.feed.last_status == "ok: the feed has no entries" and result.feed.primed
+    assert result.ok and result.status == result.feed.last_status == "ok: the feed has no entries" and result.feed.primed
     assert result.feed.failures == 0 and result.new_posts == []
 
 
 async def test_one_broken_feed_never_stops_another(db, http, feed_server):
     broken = [add(db, feed_server.url(p)) for p in ("/garbage", "/slow", "/missing")]
     good = add(db, feed_server.url("/feed.xml"))
-    results = await service.poll_feeds(db, http, LOCAL, service.due_feeds(db, now=NOW), now=NOW, timeout=0.5)
+    results = await service.poll_feeds(db, http, LOCAL, service.due_sources(db, now=NOW), now=NOW, timeout=0.5)
     assert [r.ok for r in results] == [False, False, False, True]
     assert [r.feed.id for r in results] == [f.id for f in (*broken, good)]
     with db.session() as session:
@@ -267,29 +154,34 @@ def test_backoff_is_exponential_capped_and_a_day_of_failures_pauses(db):
     assert service.backoff(1440, 3) == dt.timedelta(days=1)  # never more often than the interval
     now = NOW
     while True:
-        result = service.record_failure(db, feed_id=feed.id, reason="HTTP 500 Internal Server Error", now=now)
+        [result] = service.record_failure(db, source_id=feed.source_id, reason="HTTP 500 Internal Server Error", now=now)
         if result.paused_now:
             break
         assert not result.feed.paused
         now = result.feed.next_poll_at
     assert now - NOW >= service.PAUSE_AFTER and result.feed.paused and result.feed.next_poll_at is None
-    assert service.due_feeds(db, now=now + dt.timedelta(days=30)) == []
+    assert service.due_sources(db, now=now + dt.timedelta(days=30)) == []
     resumed, created = service.add_feed(db, url=feed.url, guild_id=GUILD, channel_id=None, interval_minutes=60, now=now)
     assert not created and not resumed.paused and resumed.failures == 0 and resumed.interval_minutes == 60
-    assert [f.id for f in service.due_feeds(db, now=now)] == [feed.id]
+    assert [s.id for s in service.due_sources(db, now=now)] == [feed.source_id]
 
 
 def test_feed_crud(db):
     a = add(db, " https://example.org/a.xml ")
     assert a.url == "https://example.org/a.xml"
-    add(db, "https://example.org/b.xml")
-    add(db, "https://example.org/a.xml", guild_id=None)  # the CLI's own
+    b = add(db, "https://example.org/b.xml")
+    assert add(db, "https://example.org/a.xml", guild_id=None).source_id == a.source_id  # the CLI's own, one URL
     assert [f.url for f in service.list_feeds(db, guild_id=GUILD)] == ["https://example.org/a.xml", "https://example.org/b.xml"]
     assert len(service.list_feeds(db)) == 3
     _again, created = service.add_feed(db, url=a.url, guild_id=GUILD, channel_id=None, interval_minutes=30, now=NOW)
     assert not created and len(service.list_feeds(db, guild_id=GUILD)) == 2
     assert service.get_feed(db, guild_id=GUILD, ref=str(a.id)).channel_id is None
     assert service.remove_feed(db, guild_id=GUILD, ref="https://example.org/b.xml").url.endswith("b.xml")
+    service.remove_feed(db, guild_id=GUILD, ref=a.url)  # the CLI still watches a: its URL stays, b's went
+    with db.session() as session:
+        assert get_source(session, source_id=b.source_id) is None and get_source(session, source_id=a.source_id)
+    assert [f.guild_id for f in service.list_feeds(db)] == [None]
+    a = add(db, a.url)
     with pytest.raises(UserFacingError, match="No watched feed"):
         service.remove_feed(db, guild_id=GUILD + 1, ref=str(a.id))  # another server's feed
     for bad in ("ftp://example.org/x", "example.org/feed", "https://", "javascript:alert(1)"):
@@ -302,28 +194,6 @@ def test_feed_crud(db):
 
 
 # --- Discord ------------------------------------------------------------------------------
-
-
-@pytest.fixture
-def settings(request, sqlite_url) -> Settings:
-    """The test feed server is on 127.0.0.1, which the bot refuses unless allowed (indirect param: another policy)."""
-    return Settings(database_url=sqlite_url, feed_allow_private_hosts=getattr(request, "param", "127.0.0.1"))
-
-
-@pytest.fixture
-async def live_cog(simcord_env):
-    """The feed cog as the bot runs it; simcord does not close the bot, so its HTTP session is closed here."""
-    feeds = simcord_env.bot.get_cog("Feeds")
-    feeds.fetch_timeout = 0.5
-    yield feeds
-    await simcord_env.bot.http_session.close()
-
-
-@pytest.fixture
-def cog(live_cog):
-    """The feed cog with its loop stopped, so tests drive polling one tick at a time."""
-    live_cog.poll_loop.cancel()
-    return live_cog
 
 
 @pytest.fixture
@@ -372,7 +242,7 @@ async def test_feed_commands(simcord_env, cog, world, feed_server):
 
     status = await member.slash(channel, "feed status")
     first, second = status.response.embeds
-    assert "ok: 54 new" in first.description
+    assert "ok: 54 entries" in first.description
     assert "failing" in second.description
     [reason] = [f.value for f in second.fields if f.name == "Reason"]
     assert reason == "not a feed: the server sent an HTML page, not RSS/Atom XML"
@@ -450,23 +320,6 @@ async def test_the_polling_loop_fires_by_itself(simcord_env, live_cog, world, fe
 
 
 # --- CLI ----------------------------------------------------------------------------------
-
-
-@pytest.fixture
-def file_server():
-    """The feeds of tests/fixtures/feeds/ over plain HTTP from a thread (the CLI runs its own event loop)."""
-    handler = functools.partial(QuietHandler, directory=str(fixture("feeds")))
-    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_address[1]}"
-    server.shutdown()
-    server.server_close()
-
-
-class QuietHandler(SimpleHTTPRequestHandler):
-    def log_message(self, format, *args):  # noqa: A002
-        pass
 
 
 def test_cli_feed_add_list_poll_remove(file_server, tmp_path, monkeypatch):

@@ -29,10 +29,10 @@ def test_a_failing_source_in_a_batch_fails_alone(db, tmp_path, monkeypatch):
     titles = write_posts(tmp_path, 12)
     real_upsert = loading.upsert_post
 
-    def upsert(session, *, row, loaded_from, now):  # the database refusing one post
+    def upsert(session, *, row, **kwargs):  # the database refusing one post
         if row.title == titles[5]:
             raise RuntimeError("disk on fire")
-        return real_upsert(session, row=row, loaded_from=loaded_from, now=now)
+        return real_upsert(session, row=row, **kwargs)
 
     monkeypatch.setattr(loading, "upsert_post", upsert)
     seen = []

@@ -51,14 +51,14 @@ def store(db):
 
 
 def test_title_match_ranks_above_body_match(db, store):
-    hits = search(db, query="pipeline")
+    hits = search(db, scope=None, query="pipeline")
     assert [h.id for h in hits if h.kind == POST][:2] == [store["title"], store["body"]]
     assert snippet_markdown(hits[0].heading) == "**Pipeline** sabotage in the Baltic"
     assert belongs_to(hits[0]) == "post: Pipeline sabotage in the Baltic (2024-06-03)"
 
 
 def test_snippet_bolds_the_matched_words(db, store):
-    [hit] = search(db, query="markets")
+    [hit] = search(db, scope=None, query="markets")
     assert hit.kind == POST and hit.id == store["body"]
     assert "**Markets**" in snippet_markdown(hit.snippet)
     assert "Markets reacted" in snippet_text(hit.snippet) and "**" not in snippet_text(hit.snippet)
@@ -66,14 +66,14 @@ def test_snippet_bolds_the_matched_words(db, store):
 
 def test_snippet_escapes_stored_markdown(db):
     add(db, "Markdown in a body", "Some *stars* and __underlines__ around the keyword zebra, and a `tick` @everyone.")
-    [hit] = search(db, query="zebra")
+    [hit] = search(db, scope=None, query="zebra")
     shown = snippet_markdown(hit.snippet)
     assert "**zebra**" in shown
     assert r"\*stars\*" in shown and r"\_\_underlines\_\_" in shown and r"\`tick\`" in shown
 
 
 def test_comments_are_found_with_their_post(db, store):
-    hits = search(db, query="balance Asia")
+    hits = search(db, scope=None, query="balance Asia")
     assert [(h.kind, h.author) for h in hits] == [(COMMENT, "Ann")]
     assert hits[0].post_id == store["other"]
     assert belongs_to(hits[0]) == "comment by Ann on Summit in Pyongyang (2024-06-01)"
@@ -81,45 +81,45 @@ def test_comments_are_found_with_their_post(db, store):
 
 
 def test_treaty_articles_are_found(db, store):
-    hits = search(db, query="armed attack")
+    hits = search(db, scope=None, query="armed attack")
     assert hits[0].kind == ARTICLE and hits[0].article == "5"
     assert belongs_to(hits[0]) == "Article 5 of North Atlantic Treaty"
     assert "**armed**" in snippet_markdown(hits[0].snippet)
 
 
 def test_every_kind_in_one_search(db, store):
-    kinds = {h.kind for h in search(db, query="parties")}
+    kinds = {h.kind for h in search(db, scope=None, query="parties")}
     assert kinds == {POST, COMMENT, ARTICLE}
 
 
 def test_all_words_first_then_any_word(db, store):
-    assert {h.id for h in search(db, query="pipeline rose")} == {store["body"]}
+    assert {h.id for h in search(db, scope=None, query="pipeline rose")} == {store["body"]}
     # No document has both words: each one that has either comes back.
-    assert {h.id for h in search(db, query="seabed markets")} == {store["title"], store["body"]}
+    assert {h.id for h in search(db, scope=None, query="seabed markets")} == {store["title"], store["body"]}
 
 
 def test_stemming_finds_other_forms(db, store):
-    assert store["body"] in {h.id for h in search(db, query="damages")}
+    assert store["body"] in {h.id for h in search(db, scope=None, query="damages")}
 
 
 def test_limit(db):
     for day in range(1, 21):
         add(db, f"Report {day}", f"Another report number {day} about fisheries.", day=day)
-    assert len(search(db, query="fisheries", limit=7)) == 7
+    assert len(search(db, scope=None, query="fisheries", limit=7)) == 7
 
 
 def test_index_follows_updates_and_deletes(db, store):
     add(db, "Energy prices", "Electricity got cheaper; nothing about gas at all.", day=2)  # same key: an update
-    assert search(db, query="markets") == []
-    assert [h.id for h in search(db, query="electricity")] == [store["body"]]
+    assert search(db, scope=None, query="markets") == []
+    assert [h.id for h in search(db, scope=None, query="electricity")] == [store["body"]]
     with db.session() as session:
         session.execute(update(Post).where(Post.id == store["title"]).values(title="Cable cut in the Baltic"))
-    assert store["title"] not in {h.id for h in search(db, query="sabotage")}
-    assert [h.id for h in search(db, query="cable")] == [store["title"]]
+    assert store["title"] not in {h.id for h in search(db, scope=None, query="sabotage")}
+    assert [h.id for h in search(db, scope=None, query="cable")] == [store["title"]]
     with db.session() as session:
         session.execute(delete(Post).where(Post.id == store["other"]))  # its comments go by cascade
-    assert search(db, query="Pyongyang") == []
-    assert search(db, query="balance Asia") == []
+    assert search(db, scope=None, query="Pyongyang") == []
+    assert search(db, scope=None, query="balance Asia") == []
 
 
 def test_index_follows_discord_comments(db, store):
@@ -128,20 +128,20 @@ def test_index_follows_discord_comments(db, store):
             insert(Comment).returning(Comment.id),
             {"post_id": store["body"], "author": "carol", "text": "Heating oil too.", "origin": CommentOrigin.DISCORD, "created_at": NOW},
         ).scalar_one()
-    assert [(h.kind, h.id) for h in search(db, query="heating")] == [(COMMENT, comment_id)]
+    assert [(h.kind, h.id) for h in search(db, scope=None, query="heating")] == [(COMMENT, comment_id)]
     with db.session() as session:
         session.execute(update(Comment).where(Comment.id == comment_id).values(text="Firewood too."))
-    assert search(db, query="heating") == []
-    assert [h.id for h in search(db, query="firewood")] == [comment_id]
+    assert search(db, scope=None, query="heating") == []
+    assert [h.id for h in search(db, scope=None, query="firewood")] == [comment_id]
     with db.session() as session:
         session.execute(delete(Comment).where(Comment.id == comment_id))
-    assert search(db, query="firewood") == []
+    assert search(db, scope=None, query="firewood") == []
 
 
 def test_treaty_reload_replaces_its_articles(db, store):
     load_treaty(db, text=TREATY.replace("peaceful means", "arbitration"), name="North Atlantic Treaty", now=NOW)
-    assert search(db, query="peaceful") == []
-    assert [h.article for h in search(db, query="arbitration")] == ["1"]
+    assert search(db, scope=None, query="peaceful") == []
+    assert [h.article for h in search(db, scope=None, query="arbitration")] == ["1"]
 
 
 HOSTILE = [
@@ -176,9 +176,9 @@ HOSTILE = [
 def test_hostile_queries_are_words(db, store, query):
     if not query_terms(query):
         with pytest.raises(UserFacingError):
-            search(db, query=query)
+            search(db, scope=None, query=query)
         return
-    hits = search(db, query=query)
+    hits = search(db, scope=None, query=query)
     assert isinstance(hits, list)
     with db.session() as session:  # and the store is intact
         assert session.execute(select(Post.id).limit(1)).first() is not None
@@ -186,17 +186,17 @@ def test_hostile_queries_are_words(db, store, query):
 
 def test_operators_and_syntax_are_plain_words(db, store):
     # FTS5 or tsquery would read these as syntax; here they are only words.
-    assert search(db, query="NEAR(pipeline seabed)") == search(db, query="near pipeline seabed")
-    assert search(db, query="pipeline NOT seabed") == search(db, query="pipeline not seabed")
-    assert {h.id for h in search(db, query='"pipeline" -seabed')} == {store["title"]}
-    assert search(db, query='seabed:"pipeline"') == search(db, query="seabed pipeline")  # not a column filter
-    assert store["title"] in {h.id for h in search(db, query="'; DROP TABLE post; -- pipeline")}
+    assert search(db, scope=None, query="NEAR(pipeline seabed)") == search(db, scope=None, query="near pipeline seabed")
+    assert search(db, scope=None, query="pipeline NOT seabed") == search(db, scope=None, query="pipeline not seabed")
+    assert {h.id for h in search(db, scope=None, query='"pipeline" -seabed')} == {store["title"]}
+    assert search(db, scope=None, query='seabed:"pipeline"') == search(db, scope=None, query="seabed pipeline")  # not a column filter
+    assert store["title"] in {h.id for h in search(db, scope=None, query="'; DROP TABLE post; -- pipeline")}
 
 
 @pytest.mark.parametrize("query", ["", "   ", "*", '"', "-- ;", "\x00"])
 def test_a_query_without_words_is_a_user_error(db, query):
     with pytest.raises(UserFacingError):
-        search(db, query=query)
+        search(db, scope=None, query=query)
 
 
 def test_query_terms():
@@ -211,8 +211,8 @@ def test_a_common_word_ranks_only_its_newest_matches(db, monkeypatch):
 
     oldest = add(db, "Herring herring herring", "Herring quotas again.", day=1)
     newer = [add(db, f"Market report {i}", f"Prices of herring and cod, week {i}.", day=2 + i) for i in range(4)]
-    assert search(db, query="herring")[0].id == oldest  # the title match wins while every match is ranked
+    assert search(db, scope=None, query="herring")[0].id == oldest  # the title match wins while every match is ranked
     monkeypatch.setattr(search_module, "RANKED_PER_KIND", 3)
-    hits = search(db, query="herring")
+    hits = search(db, scope=None, query="herring")
     assert [h.kind for h in hits] == [POST] * 3
     assert {h.id for h in hits} == set(newer[-3:])

@@ -36,8 +36,8 @@ def test_sample_loads_with_its_comments(db):
     report = load(db, now=NOW, sources=[str(SAMPLE)])
     assert report.summary() == "1 loaded, 0 updated, 0 unchanged, 0 failed"
     with db.session() as session:
-        [summary] = list_posts(session)
-        post = get_post(session, post_id=summary.id)
+        [summary] = list_posts(session, scope=None)
+        post = get_post(session, scope=None, post_id=summary.id)
     assert post.title == "What Putin’s meeting with Kim Jong-un really means"
     assert post.source == "RT" and post.truncated
     assert [c.author for c in post.comments] == ["Anonymous"] * 3
@@ -68,7 +68,7 @@ def test_edited_file_updates_in_place_and_keeps_discord_comments(db, tmp_path):
     assert report.summary() == "0 loaded, 1 updated, 0 unchanged, 0 failed"
     with db.session() as session:
         assert session.scalar(select(func.count()).select_from(Post)) == 1
-        post = get_post(session, post_id=post_id)
+        post = get_post(session, scope=None, post_id=post_id)
     assert "Is this truly" in post.body
     assert [c.author for c in post.comments] == ["Anonymous"] * 3 + ["alice"]
 
@@ -157,5 +157,5 @@ def test_reloading_an_export_keeps_discord_comments_single(db, tmp_path):
 
     assert report.summary() == "0 loaded, 0 updated, 1 unchanged, 0 failed"
     with db.session() as session:
-        post = get_post(session, post_id=post_id)
+        post = get_post(session, scope=None, post_id=post_id)
     assert [(c.author, c.origin) for c in post.comments] == [("Anonymous", "post")] * 3 + [("alice", "discord")]

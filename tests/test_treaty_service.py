@@ -54,14 +54,14 @@ def count(db, model) -> int:
 
 def test_sample_post_quotes_articles_4_and_3(db):
     load_sample(db)
-    answer = quote_article(db, number=4, treaty=None)
+    answer = quote_article(db, scope=None, number=4, treaty=None)
     assert answer.text == ARTICLE_4
     assert answer.treaty == RUSSIA_DPRK and answer.source == ArticleSource.QUOTE
     assert answer.quoted_in.title == SAMPLE_TITLE and answer.quoted_in.date.isoformat() == "2024-06-23"
     assert [p.title for p in answer.posts] == [SAMPLE_TITLE]
     assert answer.also_in == ()
 
-    answer = quote_article(db, number=3, treaty="Russia-DPRK strategic partnership treaty")
+    answer = quote_article(db, scope=None, number=3, treaty="Russia-DPRK strategic partnership treaty")
     assert answer.text.startswith("In the event of an immediate threat of an act of armed aggression")
     assert answer.treaty == RUSSIA_DPRK
 
@@ -69,20 +69,20 @@ def test_sample_post_quotes_articles_4_and_3(db):
 def test_unknown_article_and_treaty_name_what_is_known(db):
     load_sample(db)
     with pytest.raises(UserFacingError, match=f"Article 9 of {RUSSIA_DPRK} is not known. Known articles of {RUSSIA_DPRK}: 3, 4"):
-        quote_article(db, number=9, treaty="Russia-DPRK treaty")
+        quote_article(db, scope=None, number=9, treaty="Russia-DPRK treaty")
     with pytest.raises(UserFacingError, match="Article 9 is not known.*Russia–DPRK .*articles 3, 4"):
-        quote_article(db, number=9, treaty=None)
+        quote_article(db, scope=None, number=9, treaty=None)
     with pytest.raises(UserFacingError, match="No treaty called 'Treaty of Nowhere' is known.*Known treaties: Russia–DPRK"):
-        quote_article(db, number=4, treaty="Treaty of Nowhere")
+        quote_article(db, scope=None, number=4, treaty="Treaty of Nowhere")
     with pytest.raises(UserFacingError, match="No article of North Atlantic Treaty is known yet"):
-        quote_article(db, number=5, treaty="NATO")  # in the catalog, but nothing of it is stored
+        quote_article(db, scope=None, number=5, treaty="NATO")  # in the catalog, but nothing of it is stored
 
 
 def test_empty_store(db):
-    assert list_articles(db) == []
-    assert treaty_choices(db, current="") == [] and article_choices(db, current="") == []
+    assert list_articles(db, scope=None) == []
+    assert treaty_choices(db, scope=None, current="") == [] and article_choices(db, scope=None, current="") == []
     with pytest.raises(UserFacingError, match="No treaty articles are known yet"):
-        quote_article(db, number=4)
+        quote_article(db, scope=None, number=4)
 
 
 def test_load_the_corpus_treaties(db):
@@ -104,14 +104,14 @@ def test_load_the_corpus_treaties(db):
         provenance = session.execute(select(Treaty.provenance).where(Treaty.name == NPT)).scalar_one()
     assert provenance.startswith("https://github.com/statengeneraal/laws-markdown/")
 
-    answer = quote_article(db, number=3, treaty="npt")
+    answer = quote_article(db, scope=None, number=3, treaty="npt")
     source = fixture("treaties", "treaty_npt_1968.txt").read_text(encoding="utf-8")
     assert answer.label == "III" and answer.source == ArticleSource.TEXT and answer.quoted_in is None
     assert answer.text.startswith("1. Each non-nuclear-weapon State Party") and "commence not later than the date of such deposit" in answer.text
     assert len(answer.text) > 2500 and answer.text.count("\n\n") == 3  # its four numbered paragraphs
     assert "Statute of the International Atomic Energy Agency" in source and "](../" not in answer.text
 
-    listed = {t.name: t for t in list_articles(db)}
+    listed = {t.name: t for t in list_articles(db, scope=None)}
     assert listed[NATO].numbers == list(range(1, 15)) and listed[NPT].has_text
 
 
@@ -121,8 +121,8 @@ def test_the_loading_path_recognises_treaty_texts(db):
     post, treaty = report.results
     assert post.kind == SourceKind.POST and treaty.kind == SourceKind.TREATY and not treaty.failed
     assert treaty.treaty.name == NPT and treaty.treaty.articles[:3] == ("I", "II", "III") and treaty.treaty.created
-    assert quote_article(db, number=3, treaty="NPT").source == ArticleSource.TEXT
-    assert quote_article(db, number=4).also_in == (NPT,)  # the sample post's treaty is still the one discussed
+    assert quote_article(db, scope=None, number=3, treaty="NPT").source == ArticleSource.TEXT
+    assert quote_article(db, scope=None, number=4).also_in == (NPT,)  # the sample post's treaty is still the one discussed
 
 
 def test_reload_replaces_articles_and_keeps_one_treaty(db):
@@ -135,9 +135,9 @@ def test_reload_replaces_articles_and_keeps_one_treaty(db):
     with db.session() as session:
         aliases = list(session.execute(select(TreatyAlias.alias)).scalars())
     assert len(aliases) == len(set(aliases))
-    assert quote_article(db, number=2, treaty="Atlantic pact 1949").text == "Second, revised."
+    assert quote_article(db, scope=None, number=2, treaty="Atlantic pact 1949").text == "Second, revised."
     with pytest.raises(UserFacingError, match=f"Known articles of {NATO}: 1, 2"):
-        quote_article(db, number=5, treaty="NATO")
+        quote_article(db, scope=None, number=5, treaty="NATO")
 
 
 def test_a_failed_load_changes_nothing(db):
@@ -160,7 +160,7 @@ def test_loaded_text_merges_with_the_quoted_treaty(db):
     result = load_text(db, text, name="Russia-DPRK strategic partnership treaty", aliases=["RF-DPRK treaty"])
     assert result.name == RUSSIA_DPRK and not result.created and result.quotes == 2
     assert count(db, Treaty) == 1
-    answer = quote_article(db, number=4)
+    answer = quote_article(db, scope=None, number=4)
     assert answer.source == ArticleSource.TEXT and answer.text == "Fourth article, full text."
     assert [p.title for p in answer.posts] == [SAMPLE_TITLE]  # the post still cites it
 
@@ -168,13 +168,13 @@ def test_loaded_text_merges_with_the_quoted_treaty(db):
 def test_ambiguous_number_prefers_the_most_recently_discussed(db):
     load_sample(db)
     load_text(db, fixture("treaties", "treaty_north_atlantic_1949.txt"), name="North Atlantic Treaty", aliases=["NATO"])
-    answer = quote_article(db, number=4)
+    answer = quote_article(db, scope=None, number=4)
     assert answer.treaty == RUSSIA_DPRK and answer.also_in == (NATO,)
-    assert quote_article(db, number=4, treaty="NATO").text.startswith("The Parties will consult together")
-    assert quote_article(db, number=5).also_in == ()  # only NATO has an Article 5
+    assert quote_article(db, scope=None, number=4, treaty="NATO").text.startswith("The Parties will consult together")
+    assert quote_article(db, scope=None, number=5).also_in == ()  # only NATO has an Article 5
 
     add_post(db, "Consultations", date=dt.date(2024, 7, 1), body='Article 4 of the North Atlantic Treaty says "The Parties will consult together."')
-    answer = quote_article(db, number=4)
+    answer = quote_article(db, scope=None, number=4)
     assert answer.treaty == NATO and answer.source == ArticleSource.TEXT and answer.also_in == (RUSSIA_DPRK,)
     assert [p.title for p in answer.posts] == ["Consultations"]
 
@@ -184,14 +184,14 @@ def test_citing_posts_are_newest_first_and_deduplicated(db, monkeypatch):
     body = "Article 4 of the Russia-DPRK treaty matters. Article 4 of the Russia-DPRK treaty, again, without a quote."
     add_post(db, "Later post", date=dt.date(2024, 6, 25), body=body)
     add_post(db, "Earlier post", date=dt.date(2024, 6, 1), body=body)
-    answer = quote_article(db, number=4)
+    answer = quote_article(db, scope=None, number=4)
     assert [p.title for p in answer.posts] == ["Later post", SAMPLE_TITLE, "Earlier post"]
     assert answer.post_count == 3
     assert answer.quoted_in.title == SAMPLE_TITLE  # the only post that quotes the words
     monkeypatch.setattr("bot.services.articles.POSTS_LISTED", 2)  # the newest are named, all are counted
-    answer = quote_article(db, number=4)
+    answer = quote_article(db, scope=None, number=4)
     assert [p.title for p in answer.posts] == ["Later post", SAMPLE_TITLE] and answer.post_count == 3
-    entry = next(a for a in list_articles(db)[0].articles if a.number == 4)
+    entry = next(a for a in list_articles(db, scope=None)[0].articles if a.number == 4)
     assert entry.post_count == 3 and ARTICLE_4.startswith(entry.preview) and len(entry.preview) == 200
 
 
@@ -200,25 +200,25 @@ def test_autocomplete_helpers(db):
     load_text(db, fixture("treaties", "treaty_npt_1968.txt"), name="NPT", aliases=[])
     load_text(db, fixture("treaties", "treaty_north_atlantic_1949.txt"), name="North Atlantic Treaty", aliases=["NATO"])
 
-    everything = treaty_choices(db, current="")
+    everything = treaty_choices(db, scope=None, current="")
     assert {c.value for c in everything} == {RUSSIA_DPRK, NATO, NPT}
-    assert treaty_choices(db, current="nato")[0].value == NATO
-    assert treaty_choices(db, current="dprk")[0].value == RUSSIA_DPRK
-    assert treaty_choices(db, current="non-prolif")[0].value == NPT
-    assert treaty_choices(db, current="zzzzzz") == []
+    assert treaty_choices(db, scope=None, current="nato")[0].value == NATO
+    assert treaty_choices(db, scope=None, current="dprk")[0].value == RUSSIA_DPRK
+    assert treaty_choices(db, scope=None, current="non-prolif")[0].value == NPT
+    assert treaty_choices(db, scope=None, current="zzzzzz") == []
 
-    npt = article_choices(db, treaty="NPT", current="")
+    npt = article_choices(db, scope=None, treaty="NPT", current="")
     assert [c.value for c in npt] == list(range(1, 12))
     assert choice_name(npt[2]).startswith("Article III: 1. Each non-nuclear-weapon State")
-    assert [c.value for c in article_choices(db, treaty="NPT", current="1")] == [1, 10, 11]
-    assert [c.value for c in article_choices(db, treaty="Russia-DPRK treaty", current="")] == [3, 4]
-    assert article_choices(db, treaty="Russia-DPRK treaty", current="armed attack")[0].value == 4
+    assert [c.value for c in article_choices(db, scope=None, treaty="NPT", current="1")] == [1, 10, 11]
+    assert [c.value for c in article_choices(db, scope=None, treaty="Russia-DPRK treaty", current="")] == [3, 4]
+    assert article_choices(db, scope=None, treaty="Russia-DPRK treaty", current="armed attack")[0].value == 4
 
-    every = article_choices(db, treaty=None, current="")
+    every = article_choices(db, scope=None, treaty=None, current="")
     assert len(every) == 14  # numbers 1..14 across the treaties, each once
     four = next(c for c in every if c.value == 4)
     assert "Russia-DPRK treaty +2" in choice_name(four)  # the most recently discussed, and how many others
-    for choices in (everything, npt, every, article_choices(db, treaty="half-typed trea", current="")):
+    for choices in (everything, npt, every, article_choices(db, scope=None, treaty="half-typed trea", current="")):
         assert len(choices) <= 25 and all(len(choice_name(c)) <= CHOICE_NAME_LIMIT for c in choices)
         assert all(len(str(c.value)) <= 100 for c in choices)
 

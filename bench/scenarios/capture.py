@@ -16,7 +16,9 @@ import time
 from pathlib import Path
 
 from bench.framework import Context, Row, console, fmt_count, not_available
-from bench.generate import private_copy, cached_sqlite_store
+from bench.generate import BENCH_GUILD, cached_sqlite_store, private_copy
+
+POST = 21  # a library post of the generated store (bench.generate.SCOPES): every server sees it
 
 TARGET = 1000.0
 
@@ -45,14 +47,14 @@ async def measure(ctx: Context, url: str) -> Row:
     m = ctx.size(5000, 1000)
     bot = create_bot(Settings(database_url=url))
     async with simcord.run(bot) as env:
-        guild = env.create_guild()
+        guild = env.create_guild(id=BENCH_GUILD)
         channel = guild.create_text_channel("posts")
         admin = guild.add_member(env.create_user("admin"))
         members = [guild.add_member(env.create_user(f"reader{i}")) for i in range(50)]
-        result = await admin.slash(channel, "discuss", post="7")
+        result = await admin.slash(channel, "discuss", post=str(POST))
         if env.errors or result.response is None:
             raise RuntimeError(f"/discuss failed: {env.errors[-1] if env.errors else 'no response'}")
-        ref = svc.post_thread(bot.database, post_id=7, guild_id=guild.id)
+        ref = svc.post_thread(bot.database, post_id=POST, guild_id=guild.id)
         if ref is None:
             raise RuntimeError("/discuss opened no thread")
         thread_id = ref.thread_id
@@ -70,7 +72,7 @@ async def measure(ctx: Context, url: str) -> Row:
         elapsed = time.perf_counter() - started
         with bot.database.session() as session:
             stored = set(
-                session.execute(select(Comment.discord_message_id).where(Comment.origin == CommentOrigin.DISCORD, Comment.post_id == 7)).scalars()
+                session.execute(select(Comment.discord_message_id).where(Comment.origin == CommentOrigin.DISCORD, Comment.post_id == POST)).scalars()
             )
     lost = len(set(ids) - stored)
     rate = m / elapsed

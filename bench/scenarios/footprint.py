@@ -73,13 +73,14 @@ async def _measure(url: str) -> dict:
     import simcord
 
     from bench.framework import quiet_logging
+    from bench.generate import BENCH_GUILD
     from bot import Settings, create_bot
 
     quiet_logging()
     bot = create_bot(Settings(database_url=url))
     async with simcord.run(bot) as env:
         ready_at = time.time()
-        guild = env.create_guild()
+        guild = env.create_guild(id=BENCH_GUILD)
         channel = guild.create_text_channel("general")
         member = guild.add_member(env.create_user("bench"))
         ran = []

@@ -10,30 +10,10 @@ import datetime as dt
 import re
 import unicodedata
 
-from bot.ingest.posts import _MONTH_NAMES, _WEEKDAY_NAMES, ParsedPost, _escape, _is_structural, _split_header
+from bot.ingest.dates import format_date, format_time
+from bot.ingest.posts import ParsedPost, _escape, _is_structural, _split_header
 
 __all__ = ["format_post", "slugify"]
-
-
-def _format_date(d: dt.date) -> str:
-    return f"{_WEEKDAY_NAMES[d.weekday()]}, {_MONTH_NAMES[d.month - 1]} {d.day}, {d.year}"
-
-
-def _format_time(t: dt.datetime) -> str:
-    """'June 23, 2024 at 9:10 AM' (+ seconds, fraction, offset only when needed)."""
-    hour12 = t.hour % 12 or 12
-    clock = f"{hour12}:{t.minute:02d}"
-    if t.second or t.microsecond:
-        clock += f":{t.second:02d}"
-    if t.microsecond:
-        clock += f".{t.microsecond:06d}"
-    text = f"{_MONTH_NAMES[t.month - 1]} {t.day}, {t.year} at {clock} {'PM' if t.hour >= 12 else 'AM'}"
-    offset = t.utcoffset()
-    if offset:  # None (naive, read back as UTC) or zero: nothing to write
-        sign = "-" if offset < dt.timedelta(0) else "+"
-        minutes = abs(int(offset.total_seconds())) // 60
-        text += f" {sign}{minutes // 60:02d}:{minutes % 60:02d}"
-    return text
 
 
 def slugify(text: str, *, max_length: int = 80) -> str:
@@ -62,12 +42,15 @@ def format_post(post: ParsedPost) -> str:
     What does not survive: ``warnings`` (not compared), ``link``/``entry_id`` (no place in
     the layout), the time of "Posted by", label text containing commas, trailing
     whitespace, naive ``posted_at`` (read back as UTC). The count line is written from
-    ``declared_comments`` exactly (none when it is None).
+    ``declared_comments`` exactly (none when it is None). A server's post starts with a
+    "Server: <id>" line; a comment from Discord has "Discord: server G, user U, message M"
+    under its header line.
     """
     title = _one_line(post.title)
     if not title:
         raise ValueError("post has no title")
-    out = [_format_date(post.date), "", _escape(title), "", ""]
+    out = [f"Server: {post.scope}"] if post.scope else []
+    out += [format_date(post.date), "", _escape(title), "", ""]
 
     raw_body = _paragraph_lines(post.body)
     body = [[_escape(line) for line in block] for block in raw_body]
@@ -107,11 +90,15 @@ def format_post(post: ParsedPost) -> str:
         # Authors cannot start with a backslash: that marks an escaped text line.
         author = _one_line(comment.author).lstrip("\\") or "Anonymous"
         out += ["", f"{author} said..."]
+        if comment.discord is not None:
+            ids = comment.discord
+            extra = "".join(f", {label} {value}" for label, value in (("user", ids.user_id), ("message", ids.message_id)) if value)
+            out.append(f"Discord: server {ids.guild_id}{extra}")
         for block in _paragraph_lines(comment.text):
             out.append("")
             out.extend(_escape(line) for line in block)
         if comment.posted_at is not None:
-            out += ["", _format_time(comment.posted_at)]
+            out += ["", format_time(comment.posted_at)]
     while out and out[-1] == "":
         out.pop()
     return "\n".join(out) + "\n"

@@ -39,8 +39,18 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from bot.errors import ParseError
+from bot.ingest.dates import DATE_LINE, TIME_LINE, WEEKDAY_NAMES, WEEKDAYS, date_of, time_of
 
 log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class DiscordIds:
+    """Where a comment collected from Discord was written: export writes it, loading restores it."""
+
+    guild_id: int
+    user_id: int | None = None
+    message_id: int | None = None
 
 
 @dataclass
@@ -49,6 +59,7 @@ class ParsedComment:
     text: str  # paragraphs joined by "\n\n", stripped
     posted_at: dt.datetime | None = None  # timezone-aware if known, else None
     position: int = 0  # 0-based order in the file
+    discord: DiscordIds | None = None  # "Discord: server G, user U, message M" after its header line
 
 
 @dataclass
@@ -65,6 +76,7 @@ class ParsedPost:
     link: str | None = None  # feeds: entry link
     entry_id: str | None = None  # feeds: entry id/guid
     declared_comments: int | None = None  # the "3 comments:" count
+    scope: int | None = None  # "Server: <id>" before the date: the one server it belongs to
     # Diagnostics about the source text, not content: left out of == so that a
     # re-parsed export equals the original even though line numbers moved.
     warnings: list[str] = field(default_factory=list, compare=False)
@@ -78,28 +90,6 @@ class PostParseError(ParseError):
 
 # --- patterns (compiled once; the loader parses thousands of files) -----------------
 
-_MONTH_NAMES = "January February March April May June July August September October November December".split()
-_WEEKDAY_NAMES = "Monday Tuesday Wednesday Thursday Friday Saturday Sunday".split()
-_MONTHS = {n.lower(): i for i, name in enumerate(_MONTH_NAMES, 1) for n in (name, name[:3])} | {"sept": 9}
-_WEEKDAYS = {n.lower(): i for i, name in enumerate(_WEEKDAY_NAMES) for n in (name, name[:3])}
-_WEEKDAYS |= {"tues": 1, "wednes": 2, "thur": 3, "thurs": 3}
-
-_DATE = (
-    r"(?:(?P<wd>[a-z]{3,9})\.?,?\s+)?"
-    r"(?:(?P<m1>[a-z]{3,9})\.?\s+(?P<d1>\d{1,2})(?:st|nd|rd|th)?,?\s+(?P<y1>\d{4})"
-    r"|(?P<d2>\d{1,2})(?:st|nd|rd|th)?\s+(?P<m2>[a-z]{3,9})\.?,?\s+(?P<y2>\d{4})"
-    r"|(?P<y3>\d{4})-(?P<m3>\d{1,2})-(?P<d3>\d{1,2})"
-    r"|(?P<m4>\d{1,2})/(?P<d4>\d{1,2})/(?P<y4>\d{4}))"
-)
-_TIME = (
-    r"(?P<hh>\d{1,2}):(?P<mm>\d{2})(?::(?P<ss>\d{2})(?:\.(?P<us>\d{1,6}))?)?"
-    r"(?:\s*(?P<ampm>[ap])\.?m\.?)?"
-    r"(?:\s*(?P<tz>utc|gmt|z|[+-]\d{2}:?\d{2}))?"
-)
-_SEP = r"(?:,?\s+(?:at\s+)?|\s*t)"
-_DATE_LINE = re.compile(rf"^{_DATE}(?:{_SEP}{_TIME})?$", re.I)
-_TIME_LINE = re.compile(rf"^(?:{_DATE}{_SEP})?{_TIME}$", re.I)
-
 _MORE = r"more(?:\.\.\.|…)"
 _COUNT = r"(?:(?P<n>\d{1,6})|(?P<no>no))\s+comments?\s*:?"
 _SAID = r"(?P<said>[^\s\\].{0,199}?)\s+said(?:\.\.\.|…)"
@@ -112,6 +102,10 @@ _SPECIAL = re.compile(
     re.I,
 )
 _POSTED_BY = re.compile(r"^posted\s+by\s+", re.I)
+_SCOPE_LINE = re.compile(r"^server:\s*(?P<id>\d{1,20})$", re.I)
+_DISCORD_LINE = re.compile(
+    r"^discord:\s*server\s+(?P<guild>\d{1,20})(?:,\s*user\s+(?P<user>\d{1,20}))?(?:,\s*message\s+(?P<message>\d{1,20}))?$", re.I
+)
 _HEADER_LABEL = re.compile(r"^(?P<kind>headline|source):\s*(?P<value>\S.*)$", re.I)
 _BINARY = re.compile(r"[\x00-\x08\x0e-\x1f\x7f]")
 _WORD = re.compile(r"\w+")
@@ -121,10 +115,10 @@ _CLOSERS = "\"'”’»)]"
 
 def _is_structural(line: str) -> bool:
     """Would the parser treat this (stripped, unescaped) line as structure somewhere?"""
-    if _SPECIAL.match(line):
+    if _SPECIAL.match(line) or _SCOPE_LINE.match(line) or _DISCORD_LINE.match(line):
         return True
-    m = _TIME_LINE.match(line)
-    return m is not None and _time_of(m, None) is not None
+    m = TIME_LINE.match(line)
+    return m is not None and time_of(m, None) is not None
 
 
 def _unescape(line: str) -> str:
@@ -137,75 +131,22 @@ def _escape(line: str) -> str:
     return "\\" + line if _is_structural(line.lstrip("\\")) else line
 
 
-# --- dates and times -------------------------------------------------------------------
-
-
-def _date_of(m: re.Match) -> dt.date | None:
-    """The date a _DATE match names; None if it is not a date at all; ValueError if impossible."""
-    if m["y1"]:
-        month, day, year = _MONTHS.get(m["m1"].lower()), m["d1"], m["y1"]
-    elif m["y2"]:
-        month, day, year = _MONTHS.get(m["m2"].lower()), m["d2"], m["y2"]
-    elif m["y3"]:
-        month, day, year = int(m["m3"]), m["d3"], m["y3"]
-    elif m["y4"]:
-        month, day, year = int(m["m4"]), m["d4"], m["y4"]
-    else:
-        return None
-    if month is None:
-        return None
-    if m["wd"] and m["wd"].lower() not in _WEEKDAYS:
-        return None
-    return dt.date(int(year), month, int(day))  # ValueError when impossible
-
-
-def _time_of(m: re.Match, default_date: dt.date | None) -> dt.datetime | None:
-    """Aware datetime from a _TIME_LINE match (UTC unless the line names a zone)."""
-    try:
-        day = _date_of(m) if (m["y1"] or m["y2"] or m["y3"] or m["y4"]) else default_date
-    except ValueError:
-        return None
-    if m["wd"] and day is None:
-        return None
-    hour, minute = int(m["hh"]), int(m["mm"])
-    if m["ampm"]:
-        if not 1 <= hour <= 12:
-            return None
-        hour = hour % 12 + (12 if m["ampm"].lower() == "p" else 0)
-    tz = dt.timezone.utc
-    raw_tz = (m["tz"] or "").lower()
-    if raw_tz and raw_tz not in ("utc", "gmt", "z"):
-        sign = -1 if raw_tz[0] == "-" else 1
-        digits = raw_tz[1:].replace(":", "")
-        offset = dt.timedelta(hours=int(digits[:2]), minutes=int(digits[2:]))
-        if offset >= dt.timedelta(hours=24):
-            return None
-        tz = dt.timezone(sign * offset)
-    if day is None:  # structural check only: any valid clock time will do
-        day = dt.date(2000, 1, 1)
-    try:
-        return dt.datetime(day.year, day.month, day.day, hour, minute, int(m["ss"] or 0),
-                           int((m["us"] or "0").ljust(6, "0")), tzinfo=tz)
-    except ValueError:
-        return None
-
-
 def _parse_date_line(line: str, lineno: int, warnings: list[str]) -> dt.date:
-    m = _DATE_LINE.match(line)
+    m = DATE_LINE.match(line)
     date = None
     if m:
         try:
-            date = _date_of(m)
+            date = date_of(m)
         except ValueError as exc:
             raise PostParseError(f"impossible date {line!r} ({exc})", lineno) from None
     if date is None:
         raise PostParseError("no date line (expected e.g. 'Sunday, June 23, 2024')", lineno)
-    if m["hh"] and _time_of(m, date) is None:
+    if m["hh"] and time_of(m, date) is None:
         raise PostParseError(f"impossible date {line!r} (bad time of day)", lineno)
-    if m["wd"] and _WEEKDAYS[m["wd"].lower()] != date.weekday():
+    if m["wd"] and WEEKDAYS[m["wd"].lower()] != date.weekday():
         warnings.append(
             f"line {lineno}: weekday {m['wd']!r} does not match {date.isoformat()} "
-            f"(a {_WEEKDAY_NAMES[date.weekday()]})"
+            f"(a {WEEKDAY_NAMES[date.weekday()]})"
         )
     return date
 
@@ -298,16 +239,22 @@ def _parse_comment(author: str, lines: list[str], position: int, post_date: dt.d
         content.pop()
     while content and not content[0]:
         content.pop(0)
+    discord = None
+    if content and (m := _DISCORD_LINE.match(content[0])):
+        discord = DiscordIds(int(m["guild"]), *(int(m[k]) if m[k] else None for k in ("user", "message")))
+        content.pop(0)
+        while content and not content[0]:
+            content.pop(0)
     posted_at = None
     for idx in (-1, 0):
         if content:
-            m = _TIME_LINE.match(content[idx])
-            if m and (when := _time_of(m, post_date)) is not None:
+            m = TIME_LINE.match(content[idx])
+            if m and (when := time_of(m, post_date)) is not None:
                 posted_at = when
                 content.pop(idx)
                 break
     paragraphs = ["\n".join(_unescape(line) for line in block) for block in _blocks(content, 0, len(content))]
-    return ParsedComment(author=author, text="\n\n".join(paragraphs), posted_at=posted_at, position=position)
+    return ParsedComment(author=author, text="\n\n".join(paragraphs), posted_at=posted_at, position=position, discord=discord)
 
 
 @dataclass
@@ -333,14 +280,17 @@ def _lines(text: str) -> list[str]:
     return [line.strip() for line in text.split("\n")]
 
 
-def _head(lines: list[str], warnings: list[str]) -> tuple[dt.date, str, int]:
-    """(date, title, index of the line after the title)."""
+def _head(lines: list[str], warnings: list[str]) -> tuple[int | None, dt.date, str, int]:
+    """(scope, date, title, index of the line after the title)."""
     n = len(lines)
     i = 0
     while i < n and not lines[i]:
         i += 1
     if i == n:
         raise PostParseError("empty post file", 1)
+    scope = None
+    if m := _SCOPE_LINE.match(lines[i]):
+        scope, i = int(m["id"]), i + 1
     date_lineno = i + 1
     date = _parse_date_line(lines[i], date_lineno, warnings)
     i += 1
@@ -351,7 +301,7 @@ def _head(lines: list[str], warnings: list[str]) -> tuple[dt.date, str, int]:
     special = _SPECIAL.match(lines[i])
     if special and (special["count"] or special["more"]):
         raise PostParseError(f"missing title (found {lines[i]!r} where the title should be)", i + 1)
-    return date, _unescape(lines[i]), i + 1
+    return scope, date, _unescape(lines[i]), i + 1
 
 
 def _region(lines: list[str], start: int) -> _Region:
@@ -378,7 +328,7 @@ def _region(lines: list[str], start: int) -> _Region:
             break
         elif m["posted"]:
             when = m["when"]
-            if when and (_TIME_LINE.match(when) or _DATE_LINE.match(when)):
+            if when and (TIME_LINE.match(when) or DATE_LINE.match(when)):
                 region.author = m["by"].strip()
             else:  # "Posted by Bob at home": no time, all of it is the name
                 region.author = _POSTED_BY.sub("", line).strip()
@@ -441,7 +391,7 @@ def parse_post(text: str) -> ParsedPost:
     """Parse one post file's text (see the module docstring for the rules)."""
     lines = _lines(text)
     warnings: list[str] = []
-    date, title, after_title = _head(lines, warnings)
+    scope, date, title, after_title = _head(lines, warnings)
     region = _region(lines, after_title)
     headline, source, body, truncated = _body(region, title)
     comments = _comments(lines, region.comments_start, date, warnings) if region.comments_start is not None else []
@@ -459,6 +409,7 @@ def parse_post(text: str) -> ParsedPost:
         author=region.author,
         labels=region.labels,
         declared_comments=region.declared,
+        scope=scope,
         warnings=warnings,
     )
 

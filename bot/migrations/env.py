@@ -10,15 +10,18 @@ target_metadata = SQLModel.metadata
 
 
 def run_migrations_online() -> None:
+    """Each migration in a transaction of its own: a kill or Ctrl-C leaves the old schema or the new one."""
     engine = config.attributes["engine"]
-    with engine.begin() as connection:
+    with engine.connect() as connection:
         context.configure(
             connection=connection,
             target_metadata=target_metadata,
             render_as_batch=connection.dialect.name == "sqlite",
             compare_type=True,
+            transaction_per_migration=True,
         )
-        context.run_migrations()
+        with context.begin_transaction():
+            context.run_migrations()
 
 
 run_migrations_online()

@@ -74,14 +74,14 @@ def _treaties(session: Session) -> dict[int, _Known]:
     }
 
 
-def _known(session: Session) -> list[_Known]:
+def _known(session: Session, scope: int | None) -> list[_Known]:
     """Treaties with a loaded text or a cited article, most recently discussed first.
 
     One pass over the quote index: for lists and error messages. /article itself uses targeted
     lookups, which stay fast however many posts cite a treaty.
     """
     known = _treaties(session)
-    for treaty_id, found in treaties.citations(session).items():
+    for treaty_id, found in treaties.citations(session, scope=scope).items():
         k = known[treaty_id]
         k.labels, k.cited, k.last_discussed = found.labels, found.cited, found.last_cited
     return sorted((k for k in known.values() if k.labels or k.cited), key=lambda k: k.rank(), reverse=True)
@@ -93,8 +93,8 @@ def _known_list(known: list[_Known]) -> str:
     return "Known treaties: " + "; ".join(f"{k.name} (articles {number_ranges(k.numbers)})" for k in known) + "."
 
 
-def _known_one(session: Session, treaty_id: int) -> _Known:
-    return next(k for k in _known(session) if k.id == treaty_id)
+def _known_one(session: Session, treaty_id: int, scope: int | None) -> _Known:
+    return next(k for k in _known(session, scope) if k.id == treaty_id)
 
 
 def _shown(name: str) -> str:
@@ -103,23 +103,23 @@ def _shown(name: str) -> str:
     return repr(name if len(name) <= 100 else name[:99] + "…")
 
 
-def _find(session: Session, name: str) -> _Known:
+def _find(session: Session, name: str, scope: int | None) -> _Known:
     """The answerable treaty a user-typed name means, or a UserFacingError naming the known ones."""
     match = match_treaty(name, treaty_names(session))
     found = match and next((k for k in _treaties(session).values() if k.name == match.name), None)
-    if found and treaties.has_article(session, treaty_id=found.id):
+    if found and treaties.has_article(session, treaty_id=found.id, scope=scope):
         return found
-    known = _known(session)
+    known = _known(session, scope)
     if match is None:
         raise UserFacingError(f"No treaty called {_shown(name)} is known. {_known_list(known)}")
     raise UserFacingError(f"No article of {match.name} is known yet (no text loaded, no post cites it). {_known_list(known)}")
 
 
-def _preview(session: Session, *, treaty: _Known, number: int) -> str:
+def _preview(session: Session, *, treaty: _Known, number: int, scope: int | None) -> str:
     """The opening of an article: its own text when loaded, else its best quote."""
     if number in treaty.labels:
         return treaties.article_opening(session, treaty_id=treaty.id, number=number, chars=PREVIEW_CHARS) or ""
-    best = treaties.best_quote(session, treaty_id=treaty.id, number=number, considered=QUOTES_CONSIDERED)
+    best = treaties.best_quote(session, treaty_id=treaty.id, number=number, scope=scope, considered=QUOTES_CONSIDERED)
     return best.text[:PREVIEW_CHARS] if best else ""
 
 
@@ -142,35 +142,38 @@ def load_treaty(db: Database, *, text: str, name: str, aliases: tuple[str, ...] 
 # --------------------------------------------------------------------------- answering
 
 
-def quote_article(db: Database, *, number: int, treaty: str | None = None) -> ArticleAnswer:
-    """Article `number` of `treaty` (or of the most recently discussed treaty that has it)."""
+def quote_article(db: Database, *, number: int, scope: int | None, treaty: str | None = None) -> ArticleAnswer:
+    """Article `number` of `treaty` (or of the most recently discussed treaty that has it), with
+    the posts the viewer sees that cite it; its wording is the treaty's or the best quote the viewer sees."""
     with db.session() as session:
         if treaty and treaty.strip():
-            chosen = _find(session, treaty)
-            if not treaties.has_article(session, treaty_id=chosen.id, number=number):
-                numbers = _known_one(session, chosen.id).numbers
+            chosen = _find(session, treaty, scope)
+            if not treaties.has_article(session, treaty_id=chosen.id, scope=scope, number=number):
+                numbers = _known_one(session, chosen.id, scope).numbers
                 raise UserFacingError(
                     f"Article {number} of {chosen.name} is not known. Known articles of {chosen.name}: {number_ranges(numbers)}."
                 )
             also: list[str] = []
         else:
-            having = [k for k in _treaties(session).values() if treaties.has_article(session, treaty_id=k.id, number=number)]
+            having = [
+                k for k in _treaties(session).values() if treaties.has_article(session, treaty_id=k.id, scope=scope, number=number)
+            ]
             if not having:
-                known = _known(session)
+                known = _known(session, scope)
                 where = "" if not known else " in any treaty"
                 raise UserFacingError(f"Article {number} is not known{where}. {_known_list(known)}")
             for k in having:
-                k.last_discussed = treaties.last_cited(session, treaty_id=k.id)
+                k.last_discussed = treaties.last_cited(session, treaty_id=k.id, scope=scope)
             chosen, *others = sorted(having, key=lambda k: k.rank(), reverse=True)
             also = [k.name for k in others]
-        posts, post_count = treaties.citing_posts(session, treaty_id=chosen.id, number=number, limit=POSTS_LISTED)
+        posts, post_count = treaties.citing_posts(session, treaty_id=chosen.id, number=number, scope=scope, limit=POSTS_LISTED)
         common = {"treaty": chosen.name, "number": number, "posts": tuple(posts), "post_count": post_count, "also_in": tuple(also)}
         article = treaties.get_article(session, treaty_id=chosen.id, number=number)
         if article is not None:
             return ArticleAnswer(
                 label=article.label, text=article.text, source=ArticleSource.TEXT, quoted_in=None, chapter=article.chapter, **common
             )
-        best = treaties.best_quote(session, treaty_id=chosen.id, number=number, considered=QUOTES_CONSIDERED)
+        best = treaties.best_quote(session, treaty_id=chosen.id, number=number, scope=scope, considered=QUOTES_CONSIDERED)
         return ArticleAnswer(
             label=str(number),
             text=best.text if best else None,
@@ -180,13 +183,14 @@ def quote_article(db: Database, *, number: int, treaty: str | None = None) -> Ar
         )
 
 
-def list_articles(db: Database, *, treaty: str | None = None) -> list[TreatyArticles]:
+def list_articles(db: Database, *, scope: int | None, treaty: str | None = None) -> list[TreatyArticles]:
     """The known treaties (or the one named) and their articles, most recently discussed first.
 
     Previews (the opening of each article) only for one named treaty: the full list names numbers.
     """
     with db.session() as session:
-        known = [_known_one(session, _find(session, treaty).id)] if treaty and treaty.strip() else _known(session)
+        named = treaty and treaty.strip()
+        known = [_known_one(session, _find(session, treaty, scope).id, scope)] if named else _known(session, scope)
         return [
             TreatyArticles(
                 name=k.name,
@@ -198,7 +202,7 @@ def list_articles(db: Database, *, treaty: str | None = None) -> list[TreatyArti
                         label=k.labels.get(n, str(n)),
                         has_text=n in k.labels,
                         post_count=k.cited.get(n, 0),
-                        preview=_preview(session, treaty=k, number=n) if len(known) == 1 else "",
+                        preview=_preview(session, treaty=k, number=n, scope=scope) if len(known) == 1 else "",
                     )
                     for n in k.numbers
                 ),
@@ -218,10 +222,10 @@ def _choice_value(k: _Known) -> str:
     return min(short, key=len) if short else k.name[:CHOICE_LIMIT]
 
 
-def treaty_choices(db: Database, *, current: str = "") -> list[Choice]:
-    """Known treaties whose name or an alias resembles what was typed (best first)."""
+def treaty_choices(db: Database, *, scope: int | None, current: str = "") -> list[Choice]:
+    """Treaties the viewer knows whose name or an alias resembles what was typed (best first)."""
     with db.session() as session:
-        known = _known(session)
+        known = _known(session, scope)
     typed = current.strip().casefold()
     scored: list[tuple[float, int, str, _Known]] = []
     for order, k in enumerate(known):
@@ -250,7 +254,7 @@ def _short_name(k: _Known) -> str:
     return min([k.name, *k.aliases[:1]], key=len)
 
 
-def article_choices(db: Database, *, treaty: str | None = None, current: str = "") -> list[Choice]:
+def article_choices(db: Database, *, scope: int | None, treaty: str | None = None, current: str = "") -> list[Choice]:
     """Article numbers (of the typed treaty, else of every known treaty) with a short preview.
 
     Previews are read only for candidates, until AUTOCOMPLETE_LIMIT choices are found.
@@ -258,10 +262,10 @@ def article_choices(db: Database, *, treaty: str | None = None, current: str = "
     typed = current.strip().casefold()
     choices: list[Choice] = []
     with db.session() as session:
-        known = _known(session)
+        known = _known(session, scope)
         if treaty and treaty.strip():
             try:
-                known = [_known_one(session, _find(session, treaty).id)]
+                known = [_known_one(session, _find(session, treaty, scope).id, scope)]
             except UserFacingError:
                 pass  # half-typed treaty: offer every treaty's articles
         for number in sorted({n for k in known for n in k.numbers}):
@@ -270,7 +274,7 @@ def article_choices(db: Database, *, treaty: str | None = None, current: str = "
             having = [k for k in known if number in k.numbers]  # most recently discussed first
             k = having[0]
             label = k.labels.get(number, str(number))
-            preview = " ".join(_preview(session, treaty=k, number=number).split())
+            preview = " ".join(_preview(session, treaty=k, number=number, scope=scope).split())
             if typed and not typed.isdigit() and not (label.casefold() == typed or typed in preview.casefold()):
                 continue
             where = "" if len(known) == 1 else f" ({_short_name(k)}{f' +{len(having) - 1}' if len(having) > 1 else ''})"

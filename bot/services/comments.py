@@ -20,6 +20,7 @@ from dataclasses import dataclass, replace
 
 from bot.db import Database
 from bot.errors import UserFacingError
+from bot.models import LIBRARY
 from bot.services.posts import cards
 from bot.services.views import CollectMode, CommentRef, PostCard, PostRef, SavedComment, StoredComment, ThreadRef
 from bot.store import discussion, posts
@@ -86,7 +87,7 @@ def save_comment(db: Database, *, comment: DiscordComment, now: dt.datetime) -> 
         raise ValueError("save_comment needs a post_id")
     check_text(comment.text)
     with db.session() as session:
-        post = posts.post_ref(session, post_id=comment.post_id)
+        post = posts.post_ref(session, post_id=comment.post_id, scope=comment.guild_id or LIBRARY)
         if post is None:
             raise UserFacingError("That post no longer exists, so the comment was not saved.")
         new_id = discussion.add_comment(session, comment=comment, now=now)
@@ -96,11 +97,12 @@ def save_comment(db: Database, *, comment: DiscordComment, now: dt.datetime) -> 
 
 
 def _insert_collected(session, comments: list[DiscordComment], now: dt.datetime) -> None:
+    """Store comments given a post (the menu, /comment) or a post's thread (collected from chat)."""
     threads = discussion.collecting_threads(session, thread_ids={c.channel_id for c in comments if c.post_id is None})
     wanted = [(c, c.post_id if c.post_id is not None else threads.get(c.channel_id)) for c in comments]
     wanted = [(c, post_id) for c, post_id in wanted if post_id is not None and is_valid_text(c.text)]
     if wanted:
-        existing = set(posts.get_posts(session, post_ids=list({p for _, p in wanted})))
+        existing = posts.existing_posts(session, post_ids=list({p for _, p in wanted}))
         discussion.add_comments(session, comments=[replace(c, post_id=post_id) for c, post_id in wanted if post_id in existing], now=now)
 
 
@@ -204,10 +206,10 @@ def remove_comment(db: Database, *, comment_id: int, guild_id: int, user_id: int
         return found
 
 
-def list_comments(db: Database, *, post_id: int) -> list[StoredComment]:
-    """A post's comments: its own in file order, then Discord's in the order they were written."""
+def list_comments(db: Database, *, post_id: int, scope: int | None) -> list[StoredComment]:
+    """A post's comments the viewer sees: its own in file order, then this server's from Discord in the order they were written."""
     with db.session() as session:
-        return posts.post_comments(session, post_id=post_id)
+        return posts.post_comments(session, post_id=post_id, scope=scope)
 
 
 # --------------------------------------------------------------------------- threads
@@ -221,7 +223,8 @@ def post_thread(db: Database, *, post_id: int, guild_id: int) -> ThreadRef | Non
 def discussion_card(db: Database, *, post_id: int, guild_id: int) -> tuple[PostCard, CollectMode]:
     """The post's card for its new thread, and whether the server saves thread messages (CPU: call via `db.call`)."""
     with db.session() as session:
-        found = cards(session, post_ids=[post_id], guild_id=guild_id)
+        visible = posts.post_ref(session, post_id=post_id, scope=guild_id) is not None
+        found = cards(session, post_ids=[post_id], scope=guild_id) if visible else []
         mode = discussion.collect_mode(session, guild_id=guild_id)
     if not found:
         raise UserFacingError("That post no longer exists.")
@@ -246,7 +249,7 @@ def comment_target(db: Database, *, thread_id: int | None, message_id: int) -> P
         if thread_id is not None and (post := discussion.thread_post(session, thread_id=thread_id)) is not None:
             return post
         existing = discussion.comment_of_message(session, message_id=message_id)
-        return posts.post_ref(session, post_id=existing.post_id) if existing else None
+        return posts.post_ref(session, post_id=existing.post_id, scope=None) if existing else None
 
 
 def set_collect_mode(db: Database, *, guild_id: int, mode: CollectMode | str) -> CollectMode:

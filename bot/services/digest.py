@@ -121,13 +121,13 @@ def _claim(session: Session, *, sub: Subscription, local_date: dt.date, now: dt.
 
 
 def build_digest(
-    session: Session, *, since: dt.datetime, until: dt.datetime, local_date: dt.date, timezone: str, guild_id: int | None = None
+    session: Session, *, since: dt.datetime, until: dt.datetime, local_date: dt.date, timezone: str, scope: int | None
 ) -> DigestView:
-    """Posts loaded in (since, until], newest first, and the post with the most comments written then."""
-    ids = posts.posts_loaded_between(session, since=since, until=until)
-    top = posts.most_commented_between(session, since=since, until=until)
+    """Posts the viewer sees loaded in (since, until], newest first, and the post with the most comments written then."""
+    ids = posts.posts_loaded_between(session, since=since, until=until, scope=scope)
+    top = posts.most_commented_between(session, since=since, until=until, scope=scope)
     extra = [top[0]] if top and top[0] not in ids else []
-    by_id = {card.id: card for card in cards(session, post_ids=ids + extra, guild_id=guild_id)}
+    by_id = {card.id: card for card in cards(session, post_ids=ids + extra, scope=scope)}
     return DigestView(
         local_date=local_date,
         timezone=timezone,
@@ -142,7 +142,7 @@ def build_digest(
 def _job(db: Database, sub: Subscription, run: Run) -> DigestJob:
     with db.session() as session:
         digest = build_digest(
-            session, since=run.since, until=run.until, local_date=run.local_date, timezone=sub.timezone, guild_id=sub.guild_id
+            session, since=run.since, until=run.until, local_date=run.local_date, timezone=sub.timezone, scope=sub.guild_id
         )
     return DigestJob(subscription=sub, run=run, digest=digest)
 
@@ -231,16 +231,16 @@ def preview_digest(db: Database, *, guild_id: int, channel_id: int | None, timez
         since = None
         if channel_id is not None:
             since = digests.previous_until(session, channel_id=channel_id, before=local_date + dt.timedelta(days=1))
-        return build_digest(session, since=since or now - FIRST_WINDOW, until=now, local_date=local_date, timezone=timezone, guild_id=guild_id)
+        return build_digest(session, since=since or now - FIRST_WINDOW, until=now, local_date=local_date, timezone=timezone, scope=guild_id)
 
 
-def digest_for_date(db: Database, *, day: dt.date, timezone: str) -> DigestView:
-    """The CLI's digest: the posts loaded during local `day`."""
+def digest_for_date(db: Database, *, day: dt.date, timezone: str, scope: int | None = None) -> DigestView:
+    """The CLI's digest: the posts loaded during local `day` (everything, or what one server sees)."""
     zone = zoneinfo.ZoneInfo(timezone)
     since = dt.datetime.combine(day, dt.time(0, 0), tzinfo=zone).astimezone(dt.timezone.utc)
     until = dt.datetime.combine(day + dt.timedelta(days=1), dt.time(0, 0), tzinfo=zone).astimezone(dt.timezone.utc)
     with db.session() as session:
-        return build_digest(session, since=since, until=until, local_date=day, timezone=timezone)
+        return build_digest(session, since=since, until=until, local_date=day, timezone=timezone, scope=scope)
 
 
 # ----------------------------------------------------------------- status

@@ -1,7 +1,8 @@
 """Export: the store back to files in the post file layout (or JSON), one file per post.
 
-A text export loads back unchanged (`load(export(store))` reproduces the store): Discord
-comments follow the post's own as "<display name> said..." with their time.
+A text export loads back unchanged (`load(export(store))` reproduces the store): a server's
+post starts with its "Server: <id>" line, and Discord comments follow the post's own as
+"<display name> said..." with the server, member and message they come from, and their time.
 """
 
 from __future__ import annotations
@@ -13,8 +14,8 @@ from pathlib import Path
 
 from bot.db import Database
 from bot.ingest.post_writer import format_post, slugify
-from bot.ingest.posts import ParsedComment, ParsedPost
-from bot.services.views import StoredPost
+from bot.ingest.posts import DiscordIds, ParsedComment, ParsedPost
+from bot.services.views import CommentOrigin, StoredComment, StoredPost
 from bot.store.posts import iter_posts
 
 FORMATS = ("text", "json")
@@ -35,12 +36,23 @@ def as_parsed(post: StoredPost) -> ParsedPost:
         source=post.source,
         body=post.body,
         truncated=post.truncated,
-        comments=[ParsedComment(author=c.author, text=c.text, posted_at=c.posted_at, position=i) for i, c in enumerate(post.comments)],
+        comments=[
+            ParsedComment(author=c.author, text=c.text, posted_at=c.posted_at, position=i, discord=_discord_ids(c))
+            for i, c in enumerate(post.comments)
+        ],
         author=post.author,
         labels=list(post.labels),
         link=post.link,
         declared_comments=len(post.comments),
+        scope=post.scope or None,
     )
+
+
+def _discord_ids(comment: StoredComment) -> DiscordIds | None:
+    """Where a comment from Discord was written, so the export loads back into the same server."""
+    if comment.origin != CommentOrigin.DISCORD or not comment.discord_guild_id:
+        return None
+    return DiscordIds(comment.discord_guild_id, comment.discord_user_id, comment.discord_message_id)
 
 
 def render_post(post: StoredPost, fmt: str) -> str:

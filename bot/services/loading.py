@@ -25,11 +25,13 @@ from bot.db import Database
 from bot.errors import ParseError, PostbotError, UserFacingError
 from bot.ingest.feeds import looks_like_feed, parse_feed
 from bot.ingest.post_writer import slugify
-from bot.ingest.posts import ParsedPost, decode_post_bytes, parse_post
+from bot.ingest.posts import ParsedComment, ParsedPost, decode_post_bytes, parse_post
 from bot.ingest.treaties import ParsedTreaty, parse_treaty
 from bot.services.treaties import extract_quotes, store_treaty
 from bot.services.views import LoadReport, LoadStatus, SourceKind, SourceResult
-from bot.store.posts import CommentRow, PostRow, upsert_post
+from bot.models import LIBRARY
+from bot.store.discussion import DiscordComment, add_comments
+from bot.store.posts import CommentRow, PostRow, discord_signatures, upsert_post
 
 log = logging.getLogger(__name__)
 
@@ -159,7 +161,9 @@ def post_key(post: ParsedPost) -> str:
     return f"post:{post.date.isoformat()}:{slugify(post.title, max_length=200)}"
 
 
-def post_row(post: ParsedPost) -> PostRow:
+def post_row(post: ParsedPost, *, comments: list[ParsedComment] | None = None) -> PostRow:
+    """A parsed post as the store takes it; `comments` its own (default: all it has)."""
+    own = post.comments if comments is None else comments
     return PostRow(
         key=post_key(post),
         date=post.date,
@@ -171,27 +175,55 @@ def post_row(post: ParsedPost) -> PostRow:
         truncated=post.truncated,
         labels=tuple(post.labels),
         link=post.link,
-        comments=tuple(CommentRow(author=c.author, text=c.text, posted_at=c.posted_at) for c in post.comments),
+        comments=tuple(CommentRow(author=c.author, text=c.text, posted_at=c.posted_at) for c in own),
     )
 
 
-def _store(session: Session, batch: list[_Parsed], *, now: dt.datetime, treaty_name: str | None) -> None:
+@dataclass(frozen=True)
+class _Options:
+    now: dt.datetime
+    scope: int | None  # None: as each file says (its "Server:" line), else everything goes there
+    treaty_name: str | None = None
+
+
+def _store_post(session: Session, post: ParsedPost, *, loaded_from: str, options: _Options) -> tuple[LoadStatus, int]:
+    """One post into its scope; comments a file marks as written in Discord are restored as such
+    when they belong to that scope (or the operator loads the file), else kept as its own."""
+    scope = options.scope if options.scope is not None else (post.scope or LIBRARY)
+    restored = [c for c in post.comments if c.discord and (options.scope is None or c.discord.guild_id == scope)]
+    own = [c for c in post.comments if c not in restored]
+    status, post_id = upsert_post(session, row=post_row(post, comments=own), loaded_from=loaded_from, scope=scope, now=options.now)
+    if restored:  # a reloaded export: the comments it restores may be stored already
+        stored = discord_signatures(session, post_id=post_id)
+        restored = [c for c in restored if (c.author, c.text, c.posted_at) not in stored]
+    comments = [
+        DiscordComment(
+            author=c.author, text=c.text, posted_at=c.posted_at or options.now, guild_id=c.discord.guild_id,
+            user_id=c.discord.user_id, message_id=c.discord.message_id, post_id=post_id,
+        )
+        for c in restored
+    ]
+    add_comments(session, comments=comments, now=options.now)
+    return status, post_id
+
+
+def _store(session: Session, batch: list[_Parsed], options: _Options) -> None:
     """Store parsed sources in the session's transaction; quotes are found once for all of them."""
     changed: list[int] = []
     for item in batch:
-        outcome = [upsert_post(session, row=post_row(p), loaded_from=item.result.source, now=now) for p in item.posts]
+        outcome = [_store_post(session, p, loaded_from=item.result.source, options=options) for p in item.posts]
         item.result.posts = outcome
         changed += [post_id for status, post_id in outcome if status != LoadStatus.UNCHANGED]
         if item.treaty is not None:
-            name = treaty_name or " ".join(item.treaty.title.split())
-            item.result.treaty = store_treaty(session, parsed=item.treaty, name=name, now=now)
-    extract_quotes(session, post_ids=changed, now=now)
+            name = options.treaty_name or " ".join(item.treaty.title.split())
+            item.result.treaty = store_treaty(session, parsed=item.treaty, name=name, now=options.now)
+    extract_quotes(session, post_ids=changed, now=options.now)
 
 
-def _store_batch(db: Database, batch: list[_Parsed], *, now: dt.datetime, treaty_name: str | None) -> None:
+def _store_batch(db: Database, batch: list[_Parsed], options: _Options) -> None:
     try:
         with db.session() as session:
-            _store(session, batch, now=now, treaty_name=treaty_name)
+            _store(session, batch, options)
         return
     except Exception as exc:
         for item in batch:
@@ -201,7 +233,7 @@ def _store_batch(db: Database, batch: list[_Parsed], *, now: dt.datetime, treaty
             return
         log.info("a batch of %d sources failed; storing them one by one", len(batch))
     for item in batch:
-        _store_batch(db, [item], now=now, treaty_name=treaty_name)
+        _store_batch(db, [item], options)
 
 
 def _record_store_error(item: _Parsed, exc: Exception) -> None:
@@ -217,22 +249,27 @@ def load(
     *,
     sources: Iterable[str | Source],
     now: dt.datetime,
+    scope: int | None = None,
     progress: Callable[[SourceResult], None] | None = None,
     treaty_name: str | None = None,
     batch_size: int = BATCH_SOURCES,
 ) -> LoadReport:
     """Load every source (directories recursively); see the module doc for the guarantees.
 
-    `treaty_name` names a treaty text among the sources (default: its title line).
+    `scope`: where the posts go. None (the operator's files) means as each file says: a "Server:"
+    line puts a post in that server, else it goes to the library; a server's id puts everything
+    there (an upload, a server's feed, `postbot load --server`). `treaty_name` names a treaty text
+    among the sources (default: its title line).
     """
     db.upgrade()
+    options = _Options(now=now, scope=scope, treaty_name=treaty_name)
     report = LoadReport()
     pending: list[_Parsed] = []
 
     def flush() -> None:
         storable = [p for p in pending if not p.result.failed]
         if storable:
-            _store_batch(db, storable, now=now, treaty_name=treaty_name)
+            _store_batch(db, storable, options)
         for item in pending:
             report.results.append(item.result)
             if progress:

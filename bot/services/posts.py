@@ -6,6 +6,8 @@ Decisions where the issues leave room:
   the page count comes from one COUNT over the post table.
 - A `post` option holds the id autocomplete put there; typed text picks the newest post whose
   title contains every word.
+- Every use case takes the viewer's `scope` (a server's id, LIBRARY for a direct message, None
+  for the operator) and answers with what that viewer sees (DESIGN.md §8).
 """
 
 from __future__ import annotations
@@ -26,16 +28,17 @@ PAGE_SIZE = 10
 CHOICES = 25
 
 
-def cards(session: Session, *, post_ids: list[int], guild_id: int | None = None) -> list[PostCard]:
-    """The cards of these posts, in the order given (posts gone meanwhile are left out).
+def cards(session: Session, *, post_ids: list[int], scope: int | None) -> list[PostCard]:
+    """The cards of these posts as the viewer sees them (its comments, its thread), in the order given.
 
-    Summarising is CPU work: run the use case that calls this through `Database.call`.
+    Posts gone meanwhile are left out. Summarising is CPU work: run the use case that calls this
+    through `Database.call`.
     """
     found = posts.get_posts(session, post_ids=post_ids)
     ids = [i for i in post_ids if i in found]
-    stats = posts.comment_stats(session, post_ids=ids)
+    stats = posts.comment_stats(session, post_ids=ids, scope=scope)
     cited = treaties.quoted_articles(session, post_ids=ids)
-    threads = discussion.threads_of(session, guild_id=guild_id, post_ids=ids) if guild_id is not None else {}
+    threads = discussion.threads_of(session, guild_id=scope, post_ids=ids) if scope else {}
     out = []
     for post_id in ids:
         post = found[post_id]
@@ -61,36 +64,39 @@ def cards(session: Session, *, post_ids: list[int], guild_id: int | None = None)
     return out
 
 
-def show_post(db: Database, *, post_id: int, guild_id: int | None = None) -> PostCard:
-    """What /post show tells of a post."""
+def show_post(db: Database, *, post_id: int, scope: int | None) -> PostCard:
+    """What /post show tells of a post the viewer sees."""
     with db.session() as session:
-        found = cards(session, post_ids=[post_id], guild_id=guild_id)
+        visible = posts.post_ref(session, post_id=post_id, scope=scope) is not None
+        found = cards(session, post_ids=[post_id], scope=scope) if visible else []
     if not found:
         raise UserFacingError("That post no longer exists.")
     return found[0]
 
 
-def post_page(db: Database, *, page: int, page_size: int = PAGE_SIZE) -> PostPage:
-    """Page `page` (0-based) of the posts, newest first."""
+def post_page(db: Database, *, page: int, scope: int | None, page_size: int = PAGE_SIZE) -> PostPage:
+    """Page `page` (0-based) of the posts the viewer sees, newest first."""
     with db.session() as session:
-        pages = -(-posts.count_posts(session) // page_size)
-        listed = posts.list_posts(session, limit=page_size, offset=page * page_size)
+        pages = -(-posts.count_posts(session, scope=scope) // page_size)
+        listed = posts.list_posts(session, scope=scope, limit=page_size, offset=page * page_size)
     return PostPage(posts=tuple(listed), page=page, pages=pages)
 
 
-def post_choices(db: Database, *, current: str = "", limit: int = CHOICES) -> list[PostRef]:
-    """Posts whose title contains what was typed, newest first: every `post` option's autocomplete."""
+def post_choices(db: Database, *, scope: int | None, current: str = "", limit: int = CHOICES) -> list[PostRef]:
+    """Posts the viewer sees whose title contains what was typed, newest first: every `post` option's autocomplete."""
     with db.session() as session:
-        return posts.find_posts(session, title=current, limit=limit)
+        return posts.find_posts(session, scope=scope, title=current, limit=limit)
 
 
-def resolve_post(db: Database, *, value: str) -> PostRef:
-    """A `post` option: the id autocomplete put there, else the newest post whose title matches."""
+def resolve_post(db: Database, *, value: str, scope: int | None) -> PostRef:
+    """A `post` option: the id autocomplete put there, else the newest post the viewer sees whose title matches.
+
+    A post of another server is "no longer exists" here, as if it had never been."""
     value = value.strip()
     with db.session() as session:
-        if value.isdigit() and (found := posts.post_ref(session, post_id=int(value))) is not None:
+        if value.isdigit() and (found := posts.post_ref(session, post_id=int(value), scope=scope)) is not None:
             return found
-        matches = posts.find_posts(session, title=value, limit=1) if value else []
+        matches = posts.find_posts(session, scope=scope, title=value, limit=1) if value else []
     if matches:
         return matches[0]
     if value.isdigit():

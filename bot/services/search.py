@@ -105,15 +105,15 @@ def _hit(row: SearchRow) -> SearchHit:
     )
 
 
-def search(db: Database, *, query: str, limit: int = DEFAULT_LIMIT) -> list[SearchHit]:
-    """The best `limit` hits over posts, comments and treaty articles, best first.
+def search(db: Database, *, query: str, scope: int | None, limit: int = DEFAULT_LIMIT) -> list[SearchHit]:
+    """The best `limit` hits the viewer sees over posts, comments and treaty articles, best first.
 
     Raises UserFacingError for a query without words. Blocking: call through `db.call` from the bot.
     """
     terms = required_terms(query)
     with db.session() as session:
-        rows = search_rows(session, terms=terms, any_term=False, limit=limit)
+        rows = search_rows(session, terms=terms, any_term=False, limit=limit, scope=scope)
         if not rows and len(terms) > 1:
-            rows = search_rows(session, terms=terms, any_term=True, limit=limit)
+            rows = search_rows(session, terms=terms, any_term=True, limit=limit, scope=scope)
     rows.sort(key=lambda r: (-r.score, r.kind, r.id))
     return [_hit(r) for r in rows[:limit]]

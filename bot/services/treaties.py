@@ -61,7 +61,7 @@ def extract_quotes(session: Session, *, post_ids: list[int], now: dt.datetime) -
                             ids[ref.treaty.name] = treaties.add_treaty(session, name=ref.treaty.name, aliases=ref.treaty.aliases, now=now)
                         treaty_id = ids[ref.treaty.name]
                     rows.append(
-                        QuoteRow(post_id=post.post_id, post_date=post.date, number=ref.number, offset=ref.start,
+                        QuoteRow(post_id=post.post_id, post_date=post.date, scope=post.scope, number=ref.number, offset=ref.start,
                                  treaty_id=treaty_id, comment_id=comment_id, text=ref.quote)
                     )
         treaties.replace_quotes(session, post_ids=chunk, quotes=rows)

@@ -16,14 +16,14 @@ from bot.errors import ParseError
 from bot.models import CollectMode, CommentOrigin, DigestStatus
 from bot.store.digests import Run, Subscription
 from bot.store.discussion import CommentRef, ThreadRef
-from bot.store.feeds import FeedRecord
+from bot.store.feeds import FeedRecord, SourceRecord
 from bot.store.posts import LoadStatus, PostRef, StoredComment, StoredPost
 from bot.store.search import HitKind
 
 __all__ = [
     "ArticleAnswer", "ArticleEntry", "LoadReport", "SourceKind", "SourceResult", "ArticleSource", "Choice", "CollectMode", "CommentOrigin", "CommentRef",
     "DigestJob", "DigestStatus", "DigestView", "FeedRecord", "HitKind", "LoadStatus", "PollResult", "PostCard",
-    "PostPage", "PostRef", "Run", "SavedComment", "SearchHit", "Snippet", "StatusInfo", "StoredComment",
+    "PostPage", "PostRef", "Run", "SavedComment", "SearchHit", "Snippet", "SourceRecord", "StatusInfo", "StoredComment",
     "StoredPost", "Subscription", "ThreadRef", "TreatyArticles", "TreatyLoadResult", "number_ranges",
 ]
 
@@ -264,9 +264,11 @@ class SearchHit:
 
 @dataclass
 class PollResult:
-    """One poll of one feed. `feed` is None when the feed was removed while it was polled."""
+    """One poll of one subscription (its URL is fetched once for all of them). `feed` is None
+    when the subscription was removed while it was polled."""
 
     feed: FeedRecord | None
     ok: bool
-    new_posts: list[PostCard] = field(default_factory=list)
+    new_posts: list[PostCard] = field(default_factory=list)  # entries new to it, to announce
     paused_now: bool = False  # this poll paused the feed: tell its server
+    status: str | None = None  # what the poll did for this subscription: "ok: 1 new, 0 updated, 53 unchanged"

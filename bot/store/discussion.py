@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from sqlalchemy import delete, func, select, update
 from sqlmodel import Session
 
-from bot.models import CollectMode, Comment, CommentOrigin, GuildConfig, Post, PostThread
+from bot.models import LIBRARY, CollectMode, Comment, CommentOrigin, GuildConfig, Post, PostThread
 from bot.store._sql import chunks, insert_or_ignore
 from bot.store.posts import PostRef
 
@@ -57,6 +57,7 @@ class CommentRef:
 def _row(c: DiscordComment, now: dt.datetime) -> dict:
     return {
         "post_id": c.post_id,
+        "scope": c.guild_id or LIBRARY,  # a Discord comment belongs to the server it was written in
         "position": 0,  # Discord comments are ordered by time, after the post's own
         "author": c.author,
         "text": c.text,

@@ -1,20 +1,46 @@
-"""Watched feeds: what each server (or the CLI, guild None) watches, and each feed's poll state."""
+"""Watched feeds: the URLs (`FeedSource`, fetched once per poll whatever watches them), each
+server's (or the CLI's, guild None) subscription to one (`Feed`), and what each subscription has
+seen (`FeedEntry`), so every subscription is told of an entry once whoever loaded it first."""
 
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+from collections.abc import Iterable
+from dataclasses import dataclass, fields
 
 from sqlalchemy import delete, func, select, update
 from sqlmodel import Session
 
-from bot.models import Feed
+from bot.models import Feed, FeedEntry, FeedSource
+from bot.store._sql import chunks, insert_or_ignore
+
+ENTRY_ROWS = 200  # feed entries per statement
+
+
+@dataclass(frozen=True)
+class SourceRecord:
+    """A feed URL and its poll state, shared by every subscription to it."""
+
+    id: int
+    url: str
+    etag: str | None
+    last_modified: str | None
+    last_polled_at: dt.datetime | None
+    next_poll_at: dt.datetime | None
+    last_status: str | None
+    last_error: str | None
+    failures: int
+    failing_since: dt.datetime | None
+    paused: bool
 
 
 @dataclass(frozen=True)
 class FeedRecord:
+    """A subscription as shown: its own columns plus its URL's state (url .. paused)."""
+
     id: int
-    guild_id: int | None  # None: added from the CLI
+    guild_id: int | None  # None: added from the CLI; its posts go to the library
+    source_id: int
     url: str
     channel_id: int | None
     interval_minutes: int
@@ -30,72 +56,159 @@ class FeedRecord:
     primed: bool  # first poll done: later entries are announced
     created_at: dt.datetime
 
+    @property
+    def source(self) -> SourceRecord:
+        """The URL this subscription polls, as `poll_feeds` takes it."""
+        values = {f.name: getattr(self, f.name) for f in fields(SourceRecord) if f.name != "id"}
+        return SourceRecord(id=self.source_id, **values)
 
-def _record(feed: Feed) -> FeedRecord:
-    return FeedRecord(**{name: getattr(feed, name) for name in FeedRecord.__dataclass_fields__})
+
+_SOURCE_FIELDS = [f.name for f in fields(SourceRecord)]
+_FEED_OWN = ("id", "guild_id", "source_id", "channel_id", "interval_minutes", "primed", "created_at")
+
+
+def _source(row: FeedSource) -> SourceRecord:
+    return SourceRecord(**{name: getattr(row, name) for name in _SOURCE_FIELDS})
+
+
+def _record(feed: Feed, source: FeedSource) -> FeedRecord:
+    values = {name: getattr(source, name) for name in _SOURCE_FIELDS if name != "id"}
+    return FeedRecord(**values, **{name: getattr(feed, name) for name in _FEED_OWN})
+
+
+def _joined():
+    return select(Feed, FeedSource).join(FeedSource, FeedSource.id == Feed.source_id)
+
+
+def _of_guild(query, guild_id: int | None):
+    """Exactly this server's subscriptions, or the CLI's for None."""
+    return query.where(Feed.guild_id.is_(None)) if guild_id is None else query.where(Feed.guild_id == guild_id)
+
+
+def _records(session: Session, query) -> list[FeedRecord]:
+    return [_record(feed, source) for feed, source in session.execute(query).all()]
+
+
+# --------------------------------------------------------------------------- subscriptions
 
 
 def get_feed(session: Session, *, feed_id: int) -> FeedRecord | None:
-    feed = session.get(Feed, feed_id)
-    return _record(feed) if feed else None
+    found = _records(session, _joined().where(Feed.id == feed_id))
+    return found[0] if found else None
 
 
 def find_feed(session: Session, *, guild_id: int | None, ref: str) -> FeedRecord | None:
-    """A feed by id or URL, within the server when `guild_id` is given."""
+    """A subscription by id or URL, within the server when `guild_id` is given; for the operator
+    (None) any server's, preferring the CLI's own when a URL is watched several times."""
     ref = ref.strip()
-    query = select(Feed)
-    if guild_id is not None:
-        query = query.where(Feed.guild_id == guild_id)
-    query = query.where(Feed.id == int(ref)) if ref.isdigit() else query.where(Feed.url == ref)
-    feed = session.execute(query.order_by(Feed.id)).scalars().first()
-    return _record(feed) if feed else None
+    query = _joined() if guild_id is None else _joined().where(Feed.guild_id == guild_id)
+    query = query.where(Feed.id == int(ref)) if ref.isdigit() else query.where(FeedSource.url == ref)
+    found = _records(session, query.order_by(Feed.guild_id.is_not(None), Feed.id).limit(1))
+    return found[0] if found else None
 
 
 def watched_url(session: Session, *, guild_id: int | None, url: str) -> FeedRecord | None:
-    """This server's (or the CLI's, for None) feed of exactly this URL."""
-    query = select(Feed).where(Feed.url == url)
-    query = query.where(Feed.guild_id.is_(None)) if guild_id is None else query.where(Feed.guild_id == guild_id)
-    feed = session.execute(query).scalars().first()
-    return _record(feed) if feed else None
+    """This server's (or the CLI's, for None) subscription to exactly this URL."""
+    found = _records(session, _of_guild(_joined().where(FeedSource.url == url), guild_id))
+    return found[0] if found else None
 
 
 def count_feeds(session: Session, *, guild_id: int | None) -> int:
-    query = select(func.count()).select_from(Feed)
-    query = query.where(Feed.guild_id.is_(None)) if guild_id is None else query.where(Feed.guild_id == guild_id)
-    return session.execute(query).scalar_one()
+    return session.execute(_of_guild(select(func.count()).select_from(Feed), guild_id)).scalar_one()
 
 
-def add_feed(session: Session, *, guild_id: int | None, url: str, now: dt.datetime, **values) -> FeedRecord:
-    feed = Feed(guild_id=guild_id, url=url, created_at=now, **values)
+def add_feed(session: Session, *, guild_id: int | None, source_id: int, now: dt.datetime, **values) -> FeedRecord:
+    feed = Feed(guild_id=guild_id, source_id=source_id, created_at=now, **values)
     session.add(feed)
     session.flush()
-    return _record(feed)
+    return get_feed(session, feed_id=feed.id)
 
 
 def update_feed(session: Session, *, feed_id: int, **values) -> FeedRecord | None:
-    """Change a feed's columns; None when it was removed meanwhile."""
-    if session.execute(update(Feed).where(Feed.id == feed_id).values(**values)).rowcount == 0:
+    """Change a subscription's own columns; None when it was removed meanwhile."""
+    if values and session.execute(update(Feed).where(Feed.id == feed_id).values(**values)).rowcount == 0:
         return None
     return get_feed(session, feed_id=feed_id)
 
 
 def delete_feed(session: Session, *, feed_id: int) -> None:
+    session.execute(delete(FeedEntry).where(FeedEntry.feed_id == feed_id))
     session.execute(delete(Feed).where(Feed.id == feed_id))
 
 
 def feeds(session: Session, *, guild_id: int | None = None) -> list[FeedRecord]:
-    """A server's feeds (every feed when None) in the order they were added."""
-    query = select(Feed).order_by(Feed.id)
-    if guild_id is not None:
-        query = query.where(Feed.guild_id == guild_id)
-    return [_record(f) for f in session.execute(query).scalars()]
+    """A server's subscriptions (every one when None) in the order they were added."""
+    query = _joined().order_by(Feed.id)
+    return _records(session, query if guild_id is None else query.where(Feed.guild_id == guild_id))
 
 
-def due_feeds(session: Session, *, now: dt.datetime) -> list[FeedRecord]:
-    """Feeds to poll now: not paused, and never polled or past their next poll time."""
+def subscriptions(session: Session, *, source_id: int) -> list[FeedRecord]:
+    """Everything that watches one URL, oldest first."""
+    return _records(session, _joined().where(Feed.source_id == source_id).order_by(Feed.id))
+
+
+# --------------------------------------------------------------------------- sources
+
+
+def get_source(session: Session, *, source_id: int) -> SourceRecord | None:
+    row = session.get(FeedSource, source_id)
+    return _source(row) if row else None
+
+
+def source_of_url(session: Session, *, url: str, now: dt.datetime) -> SourceRecord:
+    """The URL's source, created when new (two servers adding it at once get the same one)."""
+    statement = insert_or_ignore(session, FeedSource).values(url=url, created_at=now, failures=0, paused=False)
+    session.execute(statement.on_conflict_do_nothing(index_elements=["url"]))
+    return _source(session.execute(select(FeedSource).where(FeedSource.url == url)).scalar_one())
+
+
+def update_source(session: Session, *, source_id: int, **values) -> SourceRecord | None:
+    """Change a URL's poll state; None when it was removed meanwhile."""
+    if session.execute(update(FeedSource).where(FeedSource.id == source_id).values(**values)).rowcount == 0:
+        return None
+    return get_source(session, source_id=source_id)
+
+
+def delete_source_if_unwatched(session: Session, *, source_id: int) -> bool:
+    """Drop a URL nothing subscribes to any more; True when it went."""
+    if session.execute(select(Feed.id).where(Feed.source_id == source_id).limit(1)).first() is not None:
+        return False
+    return bool(session.execute(delete(FeedSource).where(FeedSource.id == source_id)).rowcount)
+
+
+def due_sources(session: Session, *, now: dt.datetime) -> list[SourceRecord]:
+    """URLs to fetch now: not paused, and never polled or past their next poll time."""
     query = (
-        select(Feed)
-        .where(Feed.paused.is_(False), (Feed.next_poll_at.is_(None)) | (Feed.next_poll_at <= now))
-        .order_by(Feed.next_poll_at, Feed.id)
+        select(FeedSource)
+        .where(FeedSource.paused.is_(False), (FeedSource.next_poll_at.is_(None)) | (FeedSource.next_poll_at <= now))
+        .order_by(FeedSource.next_poll_at, FeedSource.id)
     )
-    return [_record(f) for f in session.execute(query).scalars()]
+    return [_source(s) for s in session.execute(query).scalars()]
+
+
+# --------------------------------------------------------------------------- entries seen
+
+
+def seen_entries(session: Session, *, feed_id: int, keys: Iterable[str]) -> set[str]:
+    """Which of these entry keys the subscription has seen already."""
+    seen: set[str] = set()
+    for part in chunks(sorted(set(keys))):
+        query = select(FeedEntry.entry_key).where(FeedEntry.feed_id == feed_id, FeedEntry.entry_key.in_(part))
+        seen.update(session.execute(query).scalars())
+    return seen
+
+
+def record_entries(session: Session, *, feed_id: int, entries: list[tuple[str, int]], now: dt.datetime) -> set[str]:
+    """Mark (entry key, post id) pairs seen; returns the keys this call recorded, so two polls
+    racing on one subscription never both announce an entry."""
+    recorded: set[str] = set()
+    rows = [{"feed_id": feed_id, "entry_key": key, "post_id": post_id, "created_at": now} for key, post_id in entries]
+    for start in range(0, len(rows), ENTRY_ROWS):
+        statement = (
+            insert_or_ignore(session, FeedEntry)
+            .values(rows[start : start + ENTRY_ROWS])
+            .on_conflict_do_nothing(index_elements=["feed_id", "entry_key"])
+            .returning(FeedEntry.entry_key)
+        )
+        recorded.update(session.execute(statement).scalars())
+    return recorded

@@ -2,7 +2,8 @@
 
 Comments collected from Discord are written by `store.discussion`; every read of comments is
 here, in one order (`COMMENT_ORDER`): a post's own comments in file order, then Discord's in
-the order they were written.
+the order they were written. Every read takes the viewer's `scope` (`_sql.visible`): a server
+sees the library's posts and its own, and on a post its own comments and that server's.
 """
 
 from __future__ import annotations
@@ -18,8 +19,8 @@ from enum import StrEnum
 from sqlalchemy import delete, func, insert, select, update
 from sqlmodel import Session
 
-from bot.models import Comment, CommentOrigin, Post
-from bot.store._sql import chunks
+from bot.models import LIBRARY, Comment, CommentOrigin, Post
+from bot.store._sql import chunks, visible
 
 
 class LoadStatus(StrEnum):
@@ -84,6 +85,7 @@ class StoredComment:
 @dataclass(frozen=True)
 class StoredPost:
     id: int
+    scope: int  # LIBRARY, or the server it belongs to
     key: str
     date: dt.date
     title: str
@@ -104,9 +106,10 @@ class PostTexts:
     """What article references are found in: a post's body and its comments' texts."""
 
     post_id: int
+    scope: int
     date: dt.date
     body: str
-    comments: tuple[tuple[int, str], ...]  # (comment id, text)
+    comments: tuple[tuple[int, str], ...]  # (comment id, text) of its own comments
 
 
 @dataclass(frozen=True)
@@ -137,9 +140,10 @@ def content_hash(row: PostRow) -> str:
     return hashlib.sha256(json.dumps(payload, ensure_ascii=False).encode()).hexdigest()
 
 
-def post_values(row: PostRow, *, loaded_from: str, digest: str, now: dt.datetime) -> dict:
+def post_values(row: PostRow, *, loaded_from: str, scope: int, digest: str, now: dt.datetime) -> dict:
     """A post's column values (the benchmark's bulk builder uses them too)."""
     return {
+        "scope": scope,
         "date": row.date,
         "title": row.title,
         "headline": row.headline,
@@ -155,11 +159,12 @@ def post_values(row: PostRow, *, loaded_from: str, digest: str, now: dt.datetime
     }
 
 
-def comment_values(post_id: int, comments: tuple[CommentRow, ...], now: dt.datetime) -> list[dict]:
-    """Insert rows of a post's own comments, in order."""
+def comment_values(post_id: int, comments: tuple[CommentRow, ...], scope: int, now: dt.datetime) -> list[dict]:
+    """Insert rows of a post's own comments, in order (they share the post's scope)."""
     return [
         {
             "post_id": post_id,
+            "scope": scope,
             "position": index,
             "author": c.author,
             "text": c.text,
@@ -176,49 +181,57 @@ _INSERT_POST = insert(Post.__table__).returning(Post.__table__.c.id)
 _INSERT_COMMENT = insert(Comment.__table__)
 
 
-def upsert_post(session: Session, *, row: PostRow, loaded_from: str, now: dt.datetime) -> tuple[LoadStatus, int]:
-    """Insert a new post, update an edited one in place, or leave an identical one alone.
+def upsert_post(
+    session: Session, *, row: PostRow, loaded_from: str, now: dt.datetime, scope: int = LIBRARY
+) -> tuple[LoadStatus, int]:
+    """Insert a new post into `scope`, update an edited one in place, or leave an identical one alone.
 
-    Returns (status, post id). An update replaces the post's own comments and keeps the ones
-    collected from Discord; an export's copies of those are recognised and not stored twice.
+    Returns (status, post id). A post identical to one the scope can see already (the library's,
+    or its own) is unchanged, not stored twice. An update replaces the post's own comments and
+    keeps the ones collected from Discord; an export's copies of those are not stored twice.
     """
     # Core statements on the session's connection: same transaction, without the ORM's
     # per-statement overhead, which dominated `postbot load` (bench/README.md).
     connection = session.connection()
-    existing = connection.execute(select(Post.id, Post.content_hash).where(Post.key == row.key)).first()
+    existing = connection.execute(select(Post.id, Post.content_hash).where(Post.scope == scope, Post.key == row.key)).first()
     if existing is not None:
         row = _without_discord_comments(session, row, post_id=existing.id)
     digest = content_hash(row)
     if existing is None:
-        same = connection.execute(select(Post.id).where(Post.content_hash == digest).limit(1)).scalar()
+        same = connection.execute(
+            select(Post.id).where(Post.content_hash == digest, visible(Post.scope, scope)).limit(1)
+        ).scalar()
         if same is not None:
             return LoadStatus.UNCHANGED, same
-        values = post_values(row, loaded_from=loaded_from, digest=digest, now=now)
+        values = post_values(row, loaded_from=loaded_from, scope=scope, digest=digest, now=now)
         post_id = connection.execute(_INSERT_POST, {"key": row.key, "loaded_at": now, **values}).scalar_one()
         status = LoadStatus.LOADED
     elif existing.content_hash == digest:
         return LoadStatus.UNCHANGED, existing.id
     else:
         post_id = existing.id
-        values = post_values(row, loaded_from=loaded_from, digest=digest, now=now)
+        values = post_values(row, loaded_from=loaded_from, scope=scope, digest=digest, now=now)
         connection.execute(update(Post).where(Post.id == post_id).values(**values))
         connection.execute(delete(Comment).where(Comment.post_id == post_id, Comment.origin == CommentOrigin.POST))
         status = LoadStatus.UPDATED
     if row.comments:
-        connection.execute(_INSERT_COMMENT, comment_values(post_id, row.comments, now))
+        connection.execute(_INSERT_COMMENT, comment_values(post_id, row.comments, scope, now))
     return status, post_id
+
+
+def discord_signatures(session: Session, *, post_id: int) -> set[tuple]:
+    """(author, text, posted_at) of the post's Discord comments: how an exported copy is recognised."""
+    return {
+        tuple(r)
+        for r in session.execute(
+            select(Comment.author, Comment.text, Comment.posted_at).where(Comment.post_id == post_id, Comment.origin == CommentOrigin.DISCORD)
+        )
+    }
 
 
 def _without_discord_comments(session: Session, row: PostRow, *, post_id: int) -> PostRow:
     """Drop comments that are exports of the post's Discord comments, so re-loading an export doubles nothing."""
-    collected = {
-        tuple(r)
-        for r in session.execute(
-            select(Comment.author, Comment.text, Comment.posted_at).where(
-                Comment.post_id == post_id, Comment.origin == CommentOrigin.DISCORD
-            )
-        )
-    }
+    collected = discord_signatures(session, post_id=post_id)
     if not collected:
         return row
     own = tuple(c for c in row.comments if (c.author, c.text, c.posted_at) not in collected)
@@ -228,7 +241,7 @@ def _without_discord_comments(session: Session, row: PostRow, *, post_id: int) -
 # --------------------------------------------------------------------------- reading
 
 
-def _comment(c: Comment) -> StoredComment:
+def _comment(c) -> StoredComment:
     return StoredComment(
         id=c.id,
         post_id=c.post_id,
@@ -243,9 +256,17 @@ def _comment(c: Comment) -> StoredComment:
     )
 
 
-def _post(p: Post, comments: tuple[StoredComment, ...] = ()) -> StoredPost:
+# Core selects of these columns: building ORM objects cost more than the queries (digests read thousands).
+_POST_COLUMNS = tuple(getattr(Post, f) for f in ("id", "scope", "key", "date", "title", "headline", "source", "author", "body",
+                                                  "truncated", "labels", "link", "loaded_from", "loaded_at"))
+_COMMENT_COLUMNS = tuple(getattr(Comment, f) for f in ("id", "post_id", "position", "author", "text", "posted_at", "origin",
+                                                        "discord_message_id", "discord_user_id", "discord_guild_id"))
+
+
+def _post(p, comments: tuple[StoredComment, ...] = ()) -> StoredPost:
     return StoredPost(
         id=p.id,
+        scope=p.scope,
         key=p.key,
         date=p.date,
         title=p.title,
@@ -262,45 +283,54 @@ def _post(p: Post, comments: tuple[StoredComment, ...] = ()) -> StoredPost:
     )
 
 
-def post_comments(session: Session, *, post_id: int) -> list[StoredComment]:
-    """A post's comments in COMMENT_ORDER."""
-    rows = session.execute(select(Comment).where(Comment.post_id == post_id).order_by(*COMMENT_ORDER)).scalars()
+def post_comments(session: Session, *, post_id: int, scope: int | None) -> list[StoredComment]:
+    """A post's comments the viewer sees, in COMMENT_ORDER."""
+    rows = session.execute(
+        select(*_COMMENT_COLUMNS).where(Comment.post_id == post_id, visible(Comment.scope, scope)).order_by(*COMMENT_ORDER)
+    )
     return [_comment(c) for c in rows]
 
 
-def get_post(session: Session, *, post_id: int, with_comments: bool = True) -> StoredPost | None:
-    post = session.get(Post, post_id)
+def get_post(session: Session, *, post_id: int, scope: int | None, with_comments: bool = True) -> StoredPost | None:
+    """The post, if the viewer sees it, with the comments the viewer sees."""
+    post = session.execute(select(*_POST_COLUMNS).where(Post.id == post_id, visible(Post.scope, scope))).first()
     if post is None:
         return None
-    return _post(post, tuple(post_comments(session, post_id=post_id)) if with_comments else ())
+    return _post(post, tuple(post_comments(session, post_id=post_id, scope=scope)) if with_comments else ())
 
 
 def get_posts(session: Session, *, post_ids: list[int]) -> dict[int, StoredPost]:
     """The posts (without comments) that still exist among `post_ids`."""
     found: dict[int, StoredPost] = {}
     for chunk in chunks(post_ids):
-        found.update((p.id, _post(p)) for p in session.execute(select(Post).where(Post.id.in_(chunk))).scalars())
+        found.update((p.id, _post(p)) for p in session.execute(select(*_POST_COLUMNS).where(Post.id.in_(chunk))))
     return found
 
 
-def post_ref(session: Session, *, post_id: int) -> PostRef | None:
-    row = session.execute(select(Post.id, Post.date, Post.title).where(Post.id == post_id)).first()
+def existing_posts(session: Session, *, post_ids: list[int]) -> set[int]:
+    """Which of these posts still exist."""
+    return {i for chunk in chunks(post_ids) for i in session.execute(select(Post.id).where(Post.id.in_(chunk))).scalars()}
+
+
+def post_ref(session: Session, *, post_id: int, scope: int | None) -> PostRef | None:
+    row = session.execute(select(Post.id, Post.date, Post.title).where(Post.id == post_id, visible(Post.scope, scope))).first()
     return PostRef(id=row.id, date=row.date, title=row.title) if row else None
 
 
-def count_posts(session: Session) -> int:
-    return session.execute(select(func.count()).select_from(Post)).scalar_one()
+def count_posts(session: Session, *, scope: int | None = None) -> int:
+    return session.execute(select(func.count()).select_from(Post).where(visible(Post.scope, scope))).scalar_one()
 
 
-def list_posts(session: Session, *, limit: int = 10, offset: int = 0) -> list[PostRef]:
+def list_posts(session: Session, *, scope: int | None, limit: int = 10, offset: int = 0) -> list[PostRef]:
     """Newest first (by date, then by load order), with sources and comment counts.
 
     The count is a correlated subquery, so it is computed for the page's posts only (grouping
     every comment of a large store for each page of /post list took seconds).
     """
-    count = select(func.count()).where(Comment.post_id == Post.id).correlate(Post).scalar_subquery()
+    count = select(func.count()).where(Comment.post_id == Post.id, visible(Comment.scope, scope)).correlate(Post).scalar_subquery()
     rows = session.execute(
         select(Post.id, Post.date, Post.title, Post.source, count)
+        .where(visible(Post.scope, scope))
         .order_by(Post.date.desc(), Post.id.desc())
         .limit(limit)
         .offset(offset)
@@ -308,9 +338,9 @@ def list_posts(session: Session, *, limit: int = 10, offset: int = 0) -> list[Po
     return [PostRef(id=r[0], date=r[1], title=r[2], source=r[3], comment_count=r[4]) for r in rows]
 
 
-def find_posts(session: Session, *, title: str = "", limit: int = 25) -> list[PostRef]:
-    """Posts whose title contains every word of `title` (any case), newest first; the newest for ""."""
-    query = select(Post.id, Post.date, Post.title)
+def find_posts(session: Session, *, scope: int | None, title: str = "", limit: int = 25) -> list[PostRef]:
+    """Posts the viewer sees whose title contains every word of `title` (any case), newest first; the newest for ""."""
+    query = select(Post.id, Post.date, Post.title).where(visible(Post.scope, scope))
     for word in title.split():
         escaped = word.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
         query = query.where(Post.title.ilike(f"%{escaped}%", escape="\\"))
@@ -322,14 +352,12 @@ def iter_posts(session: Session, *, batch: int = 500) -> Iterator[StoredPost]:
     """Every post with its comments, oldest first, a batch of rows at a time (for export)."""
     last_id = 0
     while True:
-        posts = session.execute(select(Post).where(Post.id > last_id).order_by(Post.id).limit(batch)).scalars().all()
+        posts = session.execute(select(*_POST_COLUMNS).where(Post.id > last_id).order_by(Post.id).limit(batch)).all()
         if not posts:
             return
         ids = [p.id for p in posts]
         by_post: dict[int, list[StoredComment]] = {i: [] for i in ids}
-        comments = session.execute(
-            select(Comment).where(Comment.post_id.in_(ids)).order_by(Comment.post_id, *COMMENT_ORDER)
-        ).scalars()
+        comments = session.execute(select(*_COMMENT_COLUMNS).where(Comment.post_id.in_(ids)).order_by(Comment.post_id, *COMMENT_ORDER))
         for c in comments:
             by_post[c.post_id].append(_comment(c))
         for p in posts:
@@ -342,22 +370,26 @@ def all_post_ids(session: Session) -> list[int]:
 
 
 def post_texts(session: Session, *, post_ids: list[int]) -> list[PostTexts]:
-    """Bodies and comment texts of these posts (for finding the articles they cite)."""
+    """Bodies and own comments' texts of these posts (for finding the articles they cite: a quote
+    belongs to its post's scope, so comments from Discord, which belong to a server, are left out)."""
     connection = session.connection()  # core statements: the ORM layer cost more than the work
-    posts = connection.execute(select(Post.id, Post.body, Post.date).where(Post.id.in_(post_ids))).all()
+    posts = connection.execute(select(Post.id, Post.scope, Post.body, Post.date).where(Post.id.in_(post_ids))).all()
     comments: dict[int, list[tuple[int, str]]] = {p.id: [] for p in posts}
-    for c in connection.execute(select(Comment.id, Comment.post_id, Comment.text).where(Comment.post_id.in_(post_ids))):
+    own = select(Comment.id, Comment.post_id, Comment.text).where(Comment.post_id.in_(post_ids), Comment.origin == CommentOrigin.POST)
+    for c in connection.execute(own):
         comments[c.post_id].append((c.id, c.text))
-    return [PostTexts(post_id=p.id, date=p.date, body=p.body, comments=tuple(comments[p.id])) for p in posts]
+    return [PostTexts(post_id=p.id, scope=p.scope, date=p.date, body=p.body, comments=tuple(comments[p.id])) for p in posts]
 
 
-def comment_stats(session: Session, *, post_ids: list[int]) -> dict[int, CommentStats]:
-    """How many comments each post has and who wrote the newest (the last in COMMENT_ORDER)."""
+def comment_stats(session: Session, *, post_ids: list[int], scope: int | None) -> dict[int, CommentStats]:
+    """How many comments each post has that the viewer sees, and who wrote the newest (the last in COMMENT_ORDER)."""
     counts: dict[int, int] = {}
     newest: dict[int, str] = {}
     for chunk in chunks(post_ids):
         rows = session.execute(
-            select(Comment.post_id, Comment.author).where(Comment.post_id.in_(chunk)).order_by(Comment.post_id, *COMMENT_ORDER)
+            select(Comment.post_id, Comment.author)
+            .where(Comment.post_id.in_(chunk), visible(Comment.scope, scope))
+            .order_by(Comment.post_id, *COMMENT_ORDER)
         )
         for post_id, author in rows:
             counts[post_id] = counts.get(post_id, 0) + 1
@@ -368,20 +400,22 @@ def comment_stats(session: Session, *, post_ids: list[int]) -> dict[int, Comment
 # --------------------------------------------------------------------------- time windows (digests)
 
 
-def posts_loaded_between(session: Session, *, since: dt.datetime, until: dt.datetime) -> list[int]:
-    """Ids of the posts loaded in (since, until], newest first."""
+def posts_loaded_between(session: Session, *, since: dt.datetime, until: dt.datetime, scope: int | None) -> list[int]:
+    """Ids of the posts the viewer sees that were loaded in (since, until], newest first."""
     return list(
         session.execute(
-            select(Post.id).where(Post.loaded_at > since, Post.loaded_at <= until).order_by(Post.date.desc(), Post.id.desc())
+            select(Post.id)
+            .where(Post.loaded_at > since, Post.loaded_at <= until, visible(Post.scope, scope))
+            .order_by(Post.date.desc(), Post.id.desc())
         ).scalars()
     )
 
 
-def most_commented_between(session: Session, *, since: dt.datetime, until: dt.datetime) -> tuple[int, int] | None:
-    """(post id, comments stored in (since, until]) of the post with the most such comments."""
+def most_commented_between(session: Session, *, since: dt.datetime, until: dt.datetime, scope: int | None) -> tuple[int, int] | None:
+    """(post id, comments stored in (since, until] the viewer sees) of the post with the most such comments."""
     row = session.execute(
         select(Comment.post_id, func.count().label("n"))
-        .where(Comment.created_at > since, Comment.created_at <= until)
+        .where(Comment.created_at > since, Comment.created_at <= until, visible(Comment.scope, scope))
         .group_by(Comment.post_id)
         .order_by(func.count().desc(), Comment.post_id.desc())
         .limit(1)

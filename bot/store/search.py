@@ -15,6 +15,8 @@ from enum import StrEnum
 from sqlalchemy import text
 from sqlmodel import Session
 
+from bot.models import LIBRARY
+
 RANKED_PER_KIND = 1000
 SNIPPET_WORDS = 24
 MATCH_START, MATCH_STOP = "\ue000", "\ue001"
@@ -53,26 +55,28 @@ class SearchRow:
 # Rank in a subquery (bm25 only, bounded by LIMIT), then make snippets for those rows alone.
 # Only the newest RANKED_PER_KIND matches are ranked: rowids grow with time, and FTS5 walks them
 # newest first cheaply, while bm25 over every match of a common word costs ~1 µs a row.
-_FLOOR = "coalesce((SELECT rowid FROM {fts} WHERE {fts} MATCH :q ORDER BY rowid DESC LIMIT 1 OFFSET :ranked), 0)"
+# Posts and comments carry their scope as an indexed token (migration 0005), so the viewer's
+# filter is part of the MATCH (:qs) and the newest matches are the newest the viewer sees.
+_FLOOR = "coalesce((SELECT rowid FROM {fts} WHERE {fts} MATCH {match} ORDER BY rowid DESC LIMIT 1 OFFSET :ranked), 0)"
 _SQLITE = {
     POST: """
         SELECT p.id, top.score, p.title, highlight(post_fts, 0, :start, :stop), snippet(post_fts, 1, :start, :stop, '…', :words),
                p.id, p.date, NULL, NULL
-        FROM (SELECT rowid AS id, -bm25(post_fts, 4.0, 1.0) AS score FROM post_fts WHERE post_fts MATCH :q AND rowid >= {floor}
-              ORDER BY bm25(post_fts, 4.0, 1.0) LIMIT :limit) AS top
+        FROM (SELECT rowid AS id, -bm25(post_fts, 4.0, 1.0, 0.0) AS score FROM post_fts WHERE post_fts MATCH :qs AND rowid >= {floor}
+              ORDER BY bm25(post_fts, 4.0, 1.0, 0.0) LIMIT :limit) AS top
         JOIN post_fts ON post_fts.rowid = top.id
         JOIN post AS p ON p.id = top.id
-        WHERE post_fts MATCH :q
+        WHERE post_fts MATCH :qs
     """,
     COMMENT: """
         SELECT c.id, top.score, p.title, NULL, snippet(comment_fts, 0, :start, :stop, '…', :words),
                p.id, p.date, c.author, NULL
-        FROM (SELECT rowid AS id, -bm25(comment_fts) AS score FROM comment_fts WHERE comment_fts MATCH :q AND rowid >= {floor}
-              ORDER BY bm25(comment_fts) LIMIT :limit) AS top
+        FROM (SELECT rowid AS id, -bm25(comment_fts, 1.0, 0.0) AS score FROM comment_fts WHERE comment_fts MATCH :qs AND rowid >= {floor}
+              ORDER BY bm25(comment_fts, 1.0, 0.0) LIMIT :limit) AS top
         JOIN comment_fts ON comment_fts.rowid = top.id
         JOIN comment AS c ON c.id = top.id
         JOIN post AS p ON p.id = c.post_id
-        WHERE comment_fts MATCH :q
+        WHERE comment_fts MATCH :qs
     """,
     ARTICLE: """
         SELECT a.id, top.score, t.name, NULL, snippet(article_fts, 0, :start, :stop, '…', :words),
@@ -88,7 +92,8 @@ _SQLITE = {
 
 
 def _sqlite_sql(kind: str) -> str:
-    return _SQLITE[kind].replace("{floor}", _FLOOR.format(fts=f"{kind}_fts"))
+    match = ":q" if kind == ARTICLE else ":qs"
+    return _SQLITE[kind].replace("{floor}", _FLOOR.format(fts=f"{kind}_fts", match=match))
 
 
 def _fts5_query(terms: list[str], *, any_term: bool) -> str:
@@ -96,9 +101,17 @@ def _fts5_query(terms: list[str], *, any_term: bool) -> str:
     return (" OR " if any_term else " ").join(f'"{t}"' for t in terms)
 
 
-def _sqlite_search(session: Session, terms: list[str], *, any_term: bool, limit: int) -> list[SearchRow]:
+def _fts5_scoped(query: str, scope: int | None) -> str:
+    if scope is None:
+        return query
+    scopes = " OR ".join(f'"{s}"' for s in sorted({LIBRARY, scope}))
+    return f"({query}) AND scope : ({scopes})"
+
+
+def _sqlite_search(session: Session, terms: list[str], *, any_term: bool, limit: int, scope: int | None) -> list[SearchRow]:
+    query = _fts5_query(terms, any_term=any_term)
     params = {
-        "q": _fts5_query(terms, any_term=any_term), "start": _START, "stop": _STOP, "words": SNIPPET_WORDS,
+        "q": query, "qs": _fts5_scoped(query, scope), "start": _START, "stop": _STOP, "words": SNIPPET_WORDS,
         "limit": limit, "ranked": RANKED_PER_KIND - 1,
     }
     return [hit for kind in _SQLITE for hit in _rows(kind, session.execute(text(_sqlite_sql(kind)), params).all())]
@@ -112,14 +125,14 @@ _PG = {
         SELECT p.id, top.score, p.title, ts_headline('english', p.title, {q}, :title_options),
                ts_headline('english', p.body, {q}, :options), p.id, p.date, NULL, NULL
         FROM (SELECT id, ts_rank(search_vector, {q}) AS score
-              FROM (SELECT id, search_vector FROM post WHERE search_vector @@ {q} ORDER BY id DESC LIMIT :ranked) AS recent
+              FROM (SELECT id, search_vector FROM post WHERE search_vector @@ {q} {scoped} ORDER BY id DESC LIMIT :ranked) AS recent
               ORDER BY score DESC LIMIT :limit) AS top
         JOIN post AS p ON p.id = top.id
     """,
     COMMENT: """
         SELECT c.id, top.score, p.title, NULL, ts_headline('english', c.text, {q}, :options), p.id, p.date, c.author, NULL
         FROM (SELECT id, ts_rank(search_vector, {q}) AS score
-              FROM (SELECT id, search_vector FROM comment WHERE search_vector @@ {q} ORDER BY id DESC LIMIT :ranked) AS recent
+              FROM (SELECT id, search_vector FROM comment WHERE search_vector @@ {q} {scoped} ORDER BY id DESC LIMIT :ranked) AS recent
               ORDER BY score DESC LIMIT :limit) AS top
         JOIN comment AS c ON c.id = top.id
         JOIN post AS p ON p.id = c.post_id
@@ -135,9 +148,11 @@ _PG = {
 }
 
 
-def _pg_search(session: Session, terms: list[str], *, any_term: bool, limit: int) -> list[SearchRow]:
+def _pg_search(session: Session, terms: list[str], *, any_term: bool, limit: int, scope: int | None) -> list[SearchRow]:
     """plainto_tsquery never fails on any text; OR combines one tsquery per term."""
     params: dict = {"options": _HEADLINE_OPTIONS, "title_options": _TITLE_OPTIONS, "limit": limit, "ranked": RANKED_PER_KIND}
+    scoped = "" if scope is None else "AND scope IN (0, :scope)"
+    params["scope"] = scope
     if any_term:
         params |= {f"t{i}": t for i, t in enumerate(terms)}
         tsquery = "(" + " || ".join(f"plainto_tsquery('english', :t{i})" for i in range(len(terms))) + ")"
@@ -145,7 +160,9 @@ def _pg_search(session: Session, terms: list[str], *, any_term: bool, limit: int
         params["t"] = " ".join(terms)
         tsquery = "plainto_tsquery('english', :t)"
     return [
-        hit for kind, sql in _PG.items() for hit in _rows(kind, session.execute(text(sql.format(q=tsquery)), params).all())
+        hit
+        for kind, sql in _PG.items()
+        for hit in _rows(kind, session.execute(text(sql.format(q=tsquery, scoped=scoped)), params).all())
     ]
 
 
@@ -167,7 +184,7 @@ def _rows(kind: HitKind, rows) -> list[SearchRow]:
     ]
 
 
-def search_rows(session: Session, *, terms: list[str], any_term: bool, limit: int) -> list[SearchRow]:
-    """The best `limit` matches of each kind for these words (all of them, or any with `any_term`)."""
+def search_rows(session: Session, *, terms: list[str], any_term: bool, limit: int, scope: int | None) -> list[SearchRow]:
+    """The best `limit` matches of each kind the viewer sees for these words (all of them, or any with `any_term`)."""
     run = _pg_search if session.get_bind().dialect.name == "postgresql" else _sqlite_search
-    return run(session, terms, any_term=any_term, limit=limit)
+    return run(session, terms, any_term=any_term, limit=limit, scope=scope)

@@ -13,7 +13,7 @@ from sqlalchemy import delete, func, insert, select, update
 from sqlmodel import Session
 
 from bot.models import Article, Post, Quote, Treaty, TreatyAlias
-from bot.store._sql import chunks
+from bot.store._sql import chunks, visible
 from bot.store.posts import PostRef
 
 
@@ -50,6 +50,7 @@ class QuoteRow:
 
     post_id: int
     post_date: dt.date
+    scope: int  # the post's
     number: int
     offset: int
     treaty_id: int | None = None
@@ -142,7 +143,7 @@ def replace_quotes(session: Session, *, post_ids: list[int], quotes: list[QuoteR
             insert(Quote),
             [
                 {"post_id": q.post_id, "comment_id": q.comment_id, "treaty_id": q.treaty_id, "number": q.number,
-                 "text": q.text, "offset": q.offset, "post_date": q.post_date}
+                 "text": q.text, "offset": q.offset, "post_date": q.post_date, "scope": q.scope}
                 for q in quotes
             ],
         )
@@ -165,14 +166,14 @@ def quoted_articles(session: Session, *, post_ids: list[int]) -> dict[int, list[
     return found
 
 
-def citations(session: Session) -> dict[int, Citations]:
-    """treaty id -> loaded article labels and citation counts, in two index passes (no join)."""
+def citations(session: Session, *, scope: int | None) -> dict[int, Citations]:
+    """treaty id -> loaded article labels and the viewer's citation counts, in two index passes (no join)."""
     known: dict[int, Citations] = {}
     for treaty_id, number, label in session.execute(select(Article.treaty_id, Article.number, Article.label)):
         known.setdefault(treaty_id, Citations()).labels[number] = label
     rows = session.execute(
         select(Quote.treaty_id, Quote.number, func.count(func.distinct(Quote.post_id)), func.max(Quote.post_date))
-        .where(Quote.treaty_id.is_not(None))
+        .where(Quote.treaty_id.is_not(None), visible(Quote.scope, scope))
         .group_by(Quote.treaty_id, Quote.number)
     ).all()
     for treaty_id, number, posts, last in rows:
@@ -183,23 +184,23 @@ def citations(session: Session) -> dict[int, Citations]:
     return known
 
 
-def has_article(session: Session, *, treaty_id: int, number: int | None = None) -> bool:
-    """Whether the treaty has article `number` (any article when None): loaded or cited."""
+def has_article(session: Session, *, treaty_id: int, scope: int | None, number: int | None = None) -> bool:
+    """Whether the treaty has article `number` (any article when None): loaded, or cited where the viewer sees."""
     article = select(Article.id).where(Article.treaty_id == treaty_id)
     # Ordered as an index is: PostgreSQL's planner otherwise may pick a table scan for LIMIT 1.
-    quote = select(Quote.post_date).where(Quote.treaty_id == treaty_id).order_by(Quote.post_date.desc())
+    quote = select(Quote.post_date).where(Quote.treaty_id == treaty_id, visible(Quote.scope, scope)).order_by(Quote.post_date.desc())
     if number is not None:
         article, quote = article.where(Article.number == number), quote.where(Quote.number == number)
     return any(session.execute(q.limit(1)).first() is not None for q in (article, quote))
 
 
-def last_cited(session: Session, *, treaty_id: int) -> dt.date | None:
-    return session.execute(select(func.max(Quote.post_date)).where(Quote.treaty_id == treaty_id)).scalar()
+def last_cited(session: Session, *, treaty_id: int, scope: int | None) -> dt.date | None:
+    return session.execute(select(func.max(Quote.post_date)).where(Quote.treaty_id == treaty_id, visible(Quote.scope, scope))).scalar()
 
 
-def citing_posts(session: Session, *, treaty_id: int, number: int, limit: int) -> tuple[list[PostRef], int]:
-    """The newest `limit` posts citing the article, and how many cite it in all."""
-    where = (Quote.treaty_id == treaty_id, Quote.number == number)
+def citing_posts(session: Session, *, treaty_id: int, number: int, scope: int | None, limit: int) -> tuple[list[PostRef], int]:
+    """The newest `limit` posts the viewer sees citing the article, and how many cite it in all."""
+    where = (Quote.treaty_id == treaty_id, Quote.number == number, visible(Quote.scope, scope))
     newest = session.execute(
         select(Quote.post_date, Quote.post_id).distinct().where(*where)
         .order_by(Quote.post_date.desc(), Quote.post_id.desc()).limit(limit)
@@ -209,12 +210,12 @@ def citing_posts(session: Session, *, treaty_id: int, number: int, limit: int) -
     return [PostRef(id=r.post_id, title=titles[r.post_id], date=r.post_date) for r in newest], count
 
 
-def best_quote(session: Session, *, treaty_id: int, number: int, considered: int) -> BestQuote | None:
-    """The article's best wording among its newest `considered` quotes: quotes in post bodies
-    before quotes in comments, then the longest, then the newest."""
+def best_quote(session: Session, *, treaty_id: int, number: int, scope: int | None, considered: int) -> BestQuote | None:
+    """The article's best wording among the newest `considered` quotes the viewer sees: quotes in
+    post bodies before quotes in comments, then the longest, then the newest."""
     rows = session.execute(
         select(Quote.text, Quote.comment_id, Quote.post_id)
-        .where(Quote.treaty_id == treaty_id, Quote.number == number, Quote.text.is_not(None))
+        .where(Quote.treaty_id == treaty_id, Quote.number == number, Quote.text.is_not(None), visible(Quote.scope, scope))
         .order_by(Quote.post_date.desc(), Quote.post_id.desc(), Quote.offset)
         .limit(considered)
     ).all()
