@@ -29,6 +29,11 @@ log = logging.getLogger(__name__)
 P = ParamSpec("P")
 T = TypeVar("T")
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
+# How long a statement waits for SQLite's one write lock before "database is locked". Writers
+# hold it for one short transaction (a load commits in batches, services.loading), so a wait is
+# normally well under a second; this only bounds a pathological one. Commands that write defer
+# first, and a deferred interaction may answer for 15 minutes, so waiting is better than failing.
+SQLITE_BUSY_TIMEOUT = 30.0
 
 
 def make_engine(url: str, *, migrating: bool = False) -> Engine:
@@ -46,7 +51,7 @@ def make_engine(url: str, *, migrating: bool = False) -> Engine:
     if database and database != ":memory:":
         Path(database).parent.mkdir(parents=True, exist_ok=True)
         pool = {"poolclass": NullPool} if migrating else {}
-        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30}, **pool)
+        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": SQLITE_BUSY_TIMEOUT}, **pool)
     else:
         engine = create_engine(url, connect_args={"check_same_thread": False}, poolclass=StaticPool)
 

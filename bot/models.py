@@ -29,6 +29,14 @@ class CollectMode(StrEnum):
     REQUEST = "request"  # only /comment add and "Save as comment"
 
 
+class AnnouncementState(StrEnum):
+    """Whether a subscription's entry is to be announced, and how far that got."""
+
+    SEEN = "seen"  # known, not to be announced (the backlog a new subscription primes with)
+    PENDING = "pending"  # to be announced; a sender takes it with a lease
+    SENT = "sent"
+
+
 class DigestStatus(StrEnum):
     """The state of one channel's digest for one local date."""
 
@@ -248,6 +256,9 @@ class DigestRun(SQLModel, table=True):
     until: dt.datetime | None = _when(nullable=True)
     claimed_at: dt.datetime = _when()
     finished_at: dt.datetime | None = _when(nullable=True)
+    lease_until: dt.datetime | None = _when(nullable=True)  # a claim not finished by then may be taken over
+    # Of this run's messages, how many went out: a taken-over run sends only the rest.
+    messages_sent: int = Field(default=0, sa_column=Column(Integer, nullable=False, server_default="0"))
 
 
 class FeedSource(SQLModel, table=True):
@@ -265,6 +276,8 @@ class FeedSource(SQLModel, table=True):
     failing_since: dt.datetime | None = _when(nullable=True)
     paused: bool = False
     created_at: dt.datetime = _when()
+    lease_until: dt.datetime | None = _when(nullable=True)  # a process polling it now; others leave it
+    leased_by: str | None = Field(default=None, sa_column=Column(Text))
 
 
 class Feed(SQLModel, table=True):
@@ -284,9 +297,9 @@ class Feed(SQLModel, table=True):
 
 
 class FeedEntry(SQLModel, table=True):
-    """An entry a subscription has seen: each is announced at most once per subscription."""
+    """An entry a subscription has seen: each is announced once per subscription (the outbox)."""
 
-    __table_args__ = (UniqueConstraint("feed_id", "entry_key"),)
+    __table_args__ = (UniqueConstraint("feed_id", "entry_key"), Index("ix_feedentry_pending", "state", "feed_id"))
 
     id: int | None = Field(default=None, primary_key=True)
     feed_id: int = Field(sa_column=Column(Integer, ForeignKey("feed.id", ondelete="CASCADE"), nullable=False))
@@ -295,3 +308,5 @@ class FeedEntry(SQLModel, table=True):
         default=None, sa_column=Column(Integer, ForeignKey("post.id", ondelete="SET NULL"), nullable=True)
     )
     created_at: dt.datetime = _when()
+    state: AnnouncementState = _state(AnnouncementState.SEEN)
+    lease_until: dt.datetime | None = _when(nullable=True)  # a sender has it until then

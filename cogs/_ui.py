@@ -163,9 +163,10 @@ class PostPicker(OwnedView):
         self.add_item(self.choice)
 
     async def _picked(self, interaction: discord.Interaction) -> None:
+        await interaction.response.defer()  # `on_pick` may wait for the database: acknowledge first, edit after
         try:
             content = await self.on_pick(interaction, int(self.choice.values[0]))
         except UserFacingError as error:
             content = str(error)
         self.stop()
-        await interaction.response.edit_message(content=content, view=None, allowed_mentions=NO_MENTIONS)
+        await interaction.edit_original_response(content=content, view=None, allowed_mentions=NO_MENTIONS)

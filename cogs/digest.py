@@ -71,7 +71,7 @@ class Digest(commands.GroupCog, group_name="digest", group_description="Daily di
         except Exception as exc:
             log.exception("digest of channel %s (guild %s) failed", job.subscription.channel_id, job.subscription.guild_id)
             await self.db.call(
-                digest.finish_run, run_id=job.run.id, status=DigestStatus.FAILED,
+                digest.finish_run, run_id=job.run.id, attempts=job.run.attempts, status=DigestStatus.FAILED,
                 reason=f"internal error ({exc.__class__.__name__})", now=discord.utils.utcnow(),
             )
 
@@ -89,32 +89,43 @@ class Digest(commands.GroupCog, group_name="digest", group_description="Daily di
         return None
 
     async def deliver(self, job: DigestJob) -> Run:
-        """Send a claimed digest and record the result; returns the finished run."""
+        """Send what of a claimed digest is not out yet and record the result; returns the run as stored.
+
+        A claim lost midway (this process stalled past its lease and another took it over) is left
+        to the one that took it."""
         sub, run = job.subscription, job.run
         status, reason, sent = await self._send(sub, job)
+        if status is None:
+            log.warning("digest of channel %s for %s: claim lost after %d messages, another process finishes it", sub.channel_id, run.local_date, sent)
+            return await self.db.call(digest.get_run, run_id=run.id)
         finished = await self.db.call(
-            digest.finish_run, run_id=run.id, status=status, reason=reason, post_count=len(job.digest.posts), now=discord.utils.utcnow()
+            digest.finish_run, run_id=run.id, attempts=run.attempts, status=status, reason=reason, post_count=len(job.digest.posts),
+            messages_sent=sent, now=discord.utils.utcnow(),
         )
         log.info("digest of channel %s for %s: %s %s (%d messages)", sub.channel_id, run.local_date, status, reason or "", sent)
         return finished
 
-    async def _send(self, sub: Subscription, job: DigestJob) -> tuple[DigestStatus, str | None, int]:
+    async def _send(self, sub: Subscription, job: DigestJob) -> tuple[DigestStatus | None, str | None, int]:
+        """Send the digest's messages not sent yet (a taken-over run had sent some), recording each as it
+        goes: (status, reason, messages out), status None when the claim was lost midway."""
+        done = job.run.messages_sent
         problem = self.channel_problem(sub.guild_id, sub.channel_id)
         if problem:
-            return DigestStatus.FAILED, problem, 0
+            return _stopped(done, problem)
         if job.digest.empty and sub.quiet:
             return DigestStatus.EMPTY, digest.QUIET, 0
         channel = self.bot.get_channel(sub.channel_id)
-        sent = 0
-        messages: list = []
+        if job.digest.empty:
+            messages = [{"content": digest_empty_text(job.digest)}]
+        else:
+            messages = [{"embeds": embeds} for embeds in await asyncio.to_thread(digest_messages, job.digest)]
         try:
-            if job.digest.empty:
-                await channel.send(digest_empty_text(job.digest), allowed_mentions=NO_MENTIONS)
-                return DigestStatus.EMPTY, None, 1
-            messages = await asyncio.to_thread(digest_messages, job.digest)
-            for embeds in messages:
-                await channel.send(embeds=embeds, allowed_mentions=NO_MENTIONS)
-                sent += 1
+            for message in messages[done:]:
+                await channel.send(**message, allowed_mentions=NO_MENTIONS)
+                done += 1
+                last = done == len(messages)  # the last one is recorded with the result, by `finish_run`
+                if not last and not await self.db.call(digest.record_sent, run=job.run, messages_sent=done, now=discord.utils.utcnow()):
+                    return None, None, done
         except discord.Forbidden as exc:
             reason = f"missing permission in #{channel.name} (Discord: {exc.text or exc.status})"
         except discord.NotFound:
@@ -122,10 +133,8 @@ class Digest(commands.GroupCog, group_name="digest", group_description="Daily di
         except discord.HTTPException as exc:
             reason = f"Discord error {exc.status}: {exc.text or 'no details'}"
         else:
-            return DigestStatus.SENT, None, sent
-        if sent:
-            return DigestStatus.PARTIAL, f"{sent} of {len(messages)} messages sent, then {reason}", sent
-        return DigestStatus.FAILED, reason, 0
+            return (DigestStatus.EMPTY if job.digest.empty else DigestStatus.SENT), None, done
+        return _stopped(done, reason, len(messages))
 
     # ------------------------------------------------------------- commands
 
@@ -154,6 +163,7 @@ class Digest(commands.GroupCog, group_name="digest", group_description="Daily di
     async def setup_digest(self, interaction: discord.Interaction, channel: discord.TextChannel, time: str, timezone: str, quiet: bool = True) -> None:
         """Post a daily digest of new posts in a channel at a local time (replaces that channel's digest)."""
         at, zone = digest.parse_time(time), digest.parse_timezone(timezone)
+        await interaction.response.defer(ephemeral=True, thinking=True)  # writing may wait for the database
         sub, next_run, others = await self.db.call(
             digest.set_subscription, guild_id=interaction.guild_id, channel_id=channel.id, time=at, timezone=zone, quiet=quiet,
             now=discord.utils.utcnow(),
@@ -170,19 +180,20 @@ class Digest(commands.GroupCog, group_name="digest", group_description="Daily di
                 "Other digests in this server: " + ", ".join(f"<#{s.channel_id}> at {s.time:%H:%M} {s.timezone}" for s in others)
                 + " (stop one with `/digest off channel:`)."
             )
-        await interaction.response.send_message("\n".join(lines), ephemeral=True, allowed_mentions=NO_MENTIONS)
+        await interaction.followup.send("\n".join(lines), ephemeral=True, allowed_mentions=NO_MENTIONS)
 
     @app_commands.command(name="off")
     @app_commands.describe(channel="The channel whose digest stops (default: every digest of this server)")
     @app_commands.checks.has_permissions(manage_guild=True)
     async def off(self, interaction: discord.Interaction, channel: discord.TextChannel | None = None) -> None:
         """Stop the daily digest of a channel, or of the whole server."""
+        await interaction.response.defer(ephemeral=True, thinking=True)  # writing may wait for the database
         stopped = await self.db.call(digest.remove_subscriptions, guild_id=interaction.guild_id, channel_id=channel.id if channel else None)
         if not stopped:
             where = channel.mention if channel else "This server"
             raise UserFacingError(f"{where} has no daily digest; nothing to stop.")
         names = ", ".join(f"<#{c}>" for c in stopped)
-        await interaction.response.send_message(f"Daily digest stopped for {names}.", ephemeral=True, allowed_mentions=NO_MENTIONS)
+        await interaction.followup.send(f"Daily digest stopped for {names}.", ephemeral=True, allowed_mentions=NO_MENTIONS)
 
     @app_commands.command(name="now")
     @app_commands.describe(channel="The digest to post (needed when the server has several)")
@@ -197,20 +208,31 @@ class Digest(commands.GroupCog, group_name="digest", group_description="Daily di
         try:
             run = await self.deliver(job)
         except Exception:
-            await self.db.call(digest.finish_run, run_id=job.run.id, status=DigestStatus.FAILED, reason="internal error", now=discord.utils.utcnow())
+            await self.db.call(
+                digest.finish_run, run_id=job.run.id, attempts=job.run.attempts, status=DigestStatus.FAILED, reason="internal error",
+                now=discord.utils.utcnow(),
+            )
             raise
         since = format_local(job.digest.since, sub.timezone)
         where = f"<#{sub.channel_id}>"
-        if run.status == DigestStatus.SENT:
+        earlier = job.run.messages_sent  # a lost claim taken over: its first messages had gone out
+        if run.status == DigestStatus.SENT and earlier:
+            more = run.messages_sent - earlier
+            text = (
+                f"Posted the rest of today's digest in {where} ({describe_run(run)} since {since}): {more} more message{'s' if more != 1 else ''};"
+                f" {earlier} had gone out before the bot stopped."
+            )
+        elif run.status == DigestStatus.SENT:
             text = f"Posted today's digest in {where} ({describe_run(run)} since {since})."
         elif run.status == DigestStatus.EMPTY:
             text = f"Today's digest for {where}: {describe_run(run)} since {since}."
         else:
-            text = f"Today's digest for {where} {describe_run(run)}."
+            text = f"Today's digest for {where} {describe_run(run, now=discord.utils.utcnow(), timezone=sub.timezone)}."
         await interaction.followup.send(text, ephemeral=True, allowed_mentions=NO_MENTIONS)
 
     @app_commands.command(name="preview")
     @app_commands.describe(channel="Preview this channel's digest (default: the server's only digest)")
+    @app_commands.checks.has_permissions(manage_guild=True)
     async def preview(self, interaction: discord.Interaction, channel: discord.TextChannel | None = None) -> None:
         """Show, only to you, what the digest would contain if it were posted now."""
         sub = await self._subscription(interaction, channel)
@@ -244,6 +266,13 @@ class Digest(commands.GroupCog, group_name="digest", group_description="Daily di
         await interaction.response.send_message(chunks[0], ephemeral=True, allowed_mentions=NO_MENTIONS)
         for chunk in chunks[1:]:
             await interaction.followup.send(chunk, ephemeral=True, allowed_mentions=NO_MENTIONS)
+
+
+def _stopped(done: int, reason: str, total: int | None = None) -> tuple[DigestStatus, str, int]:
+    """A digest that could not be sent in full: failed when nothing went out, else partly sent."""
+    if not done:
+        return DigestStatus.FAILED, reason, 0
+    return DigestStatus.PARTIAL, f"{done}{f' of {total}' if total else ''} messages sent, then {reason}", done
 
 
 async def setup(bot: PostBot) -> None:

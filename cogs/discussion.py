@@ -100,10 +100,11 @@ class Discussion(commands.Cog):
                     f"**{fit(post.title, 200)}** is discussed in <#{existing.thread_id}>.", ephemeral=True, allowed_mentions=NO_MENTIONS
                 )
                 return
-            await self.db.call(comments.forget_thread, thread_id=existing.thread_id)
         if not isinstance(interaction.channel, discord.TextChannel):
             raise UserFacingError("Run /discuss in a text channel: the post's thread opens there.")
         await interaction.response.defer(thinking=True)
+        if existing is not None:  # its thread was deleted: forget it (a write, so after deferring)
+            await self.db.call(comments.forget_thread, thread_id=existing.thread_id)
         card, mode = await self.db.call(comments.discussion_card, post_id=post.id, guild_id=interaction.guild_id)
         collecting = self.collecting_enabled and mode == CollectMode.AUTO
         embed = post_card_embed(card, footer=COLLECTING_NOTE[collecting], discussion=False)
@@ -141,8 +142,8 @@ class Discussion(commands.Cog):
         if message.author.bot or message.author.system or message.webhook_id is not None or message.is_system():
             return
         comment = message_comment(message, guild_id=message.guild.id)
-        if comments.is_valid_text(comment.text):
-            self.writer.put(comment)
+        if comment.text.strip():
+            self.writer.put(dataclasses.replace(comment, text=comments.collected_text(comment.text)))
 
     @commands.Cog.listener()
     async def on_raw_message_edit(self, payload: discord.RawMessageUpdateEvent) -> None:
@@ -150,7 +151,7 @@ class Discussion(commands.Cog):
             return
         message = payload.message
         text = comments.compose_text(message.content, [a.url for a in message.attachments])
-        self.writer.put(comments.CommentEdit(message_id=payload.message_id, text=text))
+        self.writer.put(comments.CommentEdit(message_id=payload.message_id, text=comments.collected_text(text)))
 
     @commands.Cog.listener()
     async def on_raw_message_delete(self, payload: discord.RawMessageDeleteEvent) -> None:
@@ -182,8 +183,9 @@ class Discussion(commands.Cog):
             channel_id=interaction.channel_id,
             post_id=post.id,
         )
+        await interaction.response.defer(ephemeral=True, thinking=True)  # saving may wait for the database (a load beside it)
         saved = await self.db.call(comments.save_comment, comment=comment, now=discord.utils.utcnow())
-        await interaction.response.send_message(saved_message(saved), ephemeral=True, allowed_mentions=NO_MENTIONS)
+        await interaction.followup.send(saved_message(saved), ephemeral=True, allowed_mentions=NO_MENTIONS)
 
     @comment.command(name="forget-me")
     async def comment_forget_me(self, interaction: discord.Interaction) -> None:
@@ -211,12 +213,13 @@ class Discussion(commands.Cog):
     @app_commands.describe(comment="The comment's number, as /comments shows it (#123)")
     async def comment_remove(self, interaction: discord.Interaction, comment: app_commands.Range[int, 1]) -> None:
         """Remove a comment saved from this server: your own, or any with Manage Server."""
+        await interaction.response.defer(ephemeral=True, thinking=True)  # writing may wait for the database
         await self.writer.flush()
         is_admin = interaction.permissions.manage_guild
         removed = await self.db.call(
             comments.remove_comment, comment_id=comment, guild_id=interaction.guild_id, user_id=None if is_admin else interaction.user.id
         )
-        await interaction.response.send_message(
+        await interaction.followup.send(
             f"Removed comment #{removed.id} by {fit(removed.author, 100)} on **{fit(removed.post_title, 200)}**.",
             ephemeral=True,
             allowed_mentions=NO_MENTIONS,
@@ -229,11 +232,12 @@ class Discussion(commands.Cog):
         """Store this message as a comment: on the thread's post, or on a post you pick."""
         comment = message_comment(message, guild_id=interaction.guild_id)
         comments.check_text(comment.text)
+        await interaction.response.defer(ephemeral=True, thinking=True)  # saving may wait for the database
         thread_id = interaction.channel.id if isinstance(interaction.channel, discord.Thread) else None
         post = await self.db.call(comments.comment_target, thread_id=thread_id, message_id=message.id)
         if post is not None:
             saved = await self.db.call(comments.save_comment, comment=dataclasses.replace(comment, post_id=post.id), now=discord.utils.utcnow())
-            await interaction.response.send_message(saved_message(saved), ephemeral=True, allowed_mentions=NO_MENTIONS)
+            await interaction.followup.send(saved_message(saved), ephemeral=True, allowed_mentions=NO_MENTIONS)
             return
         newest = await self.db.call(posts.post_choices, scope=scope_of(interaction))
         if not newest:
@@ -244,7 +248,7 @@ class Discussion(commands.Cog):
             return saved_message(await self.db.call(comments.save_comment, comment=chosen, now=discord.utils.utcnow()))
 
         picker = PostPicker(newest, owner_id=interaction.user.id, placeholder="Which post is this a comment on?", on_pick=pick)
-        await interaction.response.send_message(
+        await interaction.followup.send(
             "Which post is this message a comment on? (The newest posts are listed; for an older one, use /comment add.)",
             view=picker,
             ephemeral=True,
@@ -273,8 +277,10 @@ class Discussion(commands.Cog):
             app_commands.Choice(name="request: only /comment add and “Save as comment”", value=CollectMode.REQUEST.value),
         ]
     )
+    @app_commands.checks.has_permissions(manage_guild=True)
     async def discussion_mode(self, interaction: discord.Interaction, mode: app_commands.Choice[str]) -> None:
         """Choose whether thread messages are saved as comments automatically or only on request."""
+        await interaction.response.defer(ephemeral=True, thinking=True)  # writing may wait for the database
         chosen = await self.db.call(comments.set_collect_mode, guild_id=interaction.guild_id, mode=CollectMode(mode.value))
         note = MODE_NOTES[chosen]
         if chosen == CollectMode.AUTO and not self.collecting_enabled:
@@ -282,7 +288,7 @@ class Discussion(commands.Cog):
                 "Set to auto, but this bot runs without the message content intent, so only /comment add "
                 "and “Save as comment” can save comments."
             )
-        await interaction.response.send_message(note, ephemeral=True)
+        await interaction.followup.send(note, ephemeral=True)
 
 
 async def setup(bot: PostBot) -> None:

@@ -1,9 +1,10 @@
 """/feed add|list|remove|status and the polling loop that keeps watched feeds fresh.
 
-One `tasks.loop` ticks every minute and polls the feed URLs that are due, each once however
-many servers watch it (`poll_due`, which tests call directly). Entries new to a primed
-subscription are announced in its channel with their card (as its server sees them); a feed
-that the poll paused is reported to every server watching it.
+One `tasks.loop` ticks every minute (`poll_due`, which tests call directly): it polls the feed
+URLs that are due, each claimed so that one process fetches it however many servers and bots
+watch it; then it sends the announcements waiting for this bot's servers - those its own polls
+recorded and those another process or `postbot feed poll` did - each entry once with its card (as
+its server sees it). A feed that the poll paused is reported to every server watching it.
 """
 
 from __future__ import annotations
@@ -17,20 +18,28 @@ from discord.ext import commands, tasks
 from bot import net
 from bot.client import PostBot
 from bot.errors import UserFacingError
-from bot.render import AUTOCOMPLETE_MAX, CHOICE_NAME_LIMIT, NO_MENTIONS, shorten
+from bot.render import AUTOCOMPLETE_MAX, CHOICE_NAME_LIMIT, NO_MENTIONS, escape, link_text, shorten
 from bot.render.feeds import announcement, feed_list_embeds, more_announced, paused_notice, status_embed
 from bot.services import feeds
-from bot.services.views import FeedRecord, PollResult, PostCard, SourceRecord
+from bot.services.views import FeedRecord, PollResult, SourceRecord
 
 log = logging.getLogger(__name__)
 
-MAX_ANNOUNCEMENTS = 10  # per feed and poll: a feed that suddenly lists 50 new entries must not flood
+GIVE_UP = (403, 404)  # a channel that refuses the bot or is gone: its announcements are dropped, not retried
 
 
 class Feeds(commands.Cog):
     """Watched RSS/Atom feeds: new entries become posts, and are announced where asked."""
 
-    feed = app_commands.Group(name="feed", description="Watch RSS/Atom feeds for new posts.", guild_only=True)
+    # Discord takes default permissions per top-level command only (not per subcommand), so the
+    # whole group is for Manage Server by default; add and remove also check it in code, since a
+    # server may show /feed to members with an override (then they may use list and status).
+    feed = app_commands.Group(
+        name="feed",
+        description="Watch RSS/Atom feeds for new posts.",
+        guild_only=True,
+        default_permissions=discord.Permissions(manage_guild=True),
+    )
 
     def __init__(self, bot: PostBot) -> None:
         self.bot = bot
@@ -58,35 +67,39 @@ class Feeds(commands.Cog):
         await self.bot.wait_until_ready()
 
     async def poll_due(self) -> list[PollResult]:
-        """One tick: poll every due feed URL (concurrently, bounded), then announce and report."""
+        """One tick: poll every due feed URL that no other process is polling (concurrently,
+        bounded), then send what is waiting to be announced in this bot's servers."""
         due = await self.db.call(feeds.due_sources, now=discord.utils.utcnow())
-        if not due:
-            return []
-        results = await self.poll(due)
-        log.info("polled %d feed URLs for %d subscriptions: %d ok", len(due), len(results), sum(r.ok for r in results))
+        results = await self.poll(due, due_only=True) if due else []
+        if results:
+            log.info("polled feed URLs for %d subscriptions: %d ok", len(results), sum(r.ok for r in results))
+        await self.send_announcements()
         return results
 
-    async def poll(self, due: list[SourceRecord]) -> list[PollResult]:
-        """Poll these URLs and tell each subscription's server what it has to know."""
+    async def poll(self, due: list[SourceRecord], *, due_only: bool = False) -> list[PollResult]:
+        """Poll these URLs and tell each subscription's server of a feed the poll paused."""
         results = await feeds.poll_feeds(
             self.db, self.bot.http_session, self.bot.settings.feed_allow_private_hosts, due,
-            now=discord.utils.utcnow(), timeout=self.fetch_timeout, max_bytes=self.max_bytes,
+            now=discord.utils.utcnow(), due_only=due_only, timeout=self.fetch_timeout, max_bytes=self.max_bytes,
         )
         for result in results:
-            try:
-                await self.report(result)
-            except Exception:  # one channel's trouble must not keep the others from hearing
-                log.exception("reporting on feed %s failed", result.feed and result.feed.id)
+            if result.paused_now and result.feed is not None and result.feed.guild_id is not None:
+                try:
+                    await self.tell_paused(result.feed)
+                except Exception:  # one channel's trouble must not keep the others from hearing
+                    log.exception("telling of paused feed %s failed", result.feed.id)
         return results
 
-    async def report(self, result: PollResult) -> None:
-        feed = result.feed
-        if feed is None or feed.guild_id is None:
-            return
-        if result.new_posts and feed.channel_id:
-            await self.announce(feed, result.new_posts)
-        if result.paused_now:
-            await self.tell_paused(feed)
+    async def send_announcements(self) -> None:
+        """Send the pending announcements of this bot's servers (other shards send their own)."""
+        waiting = await self.db.call(feeds.announcing, now=discord.utils.utcnow())
+        for feed in waiting:
+            if self.bot.get_guild(feed.guild_id) is None:
+                continue
+            try:
+                await self.announce(feed)
+            except Exception:  # one channel's trouble must not keep the others from hearing
+                log.exception("announcing feed %s failed; retried once its lease runs out", feed.id)
 
     def _sendable(self, channel_id: int | None, guild_id: int) -> discord.abc.Messageable | None:
         channel = self.bot.get_channel(channel_id) if channel_id else None
@@ -100,15 +113,30 @@ class Feeds(commands.Cog):
             return None
         return channel
 
-    async def announce(self, feed: FeedRecord, cards: list[PostCard]) -> None:
+    async def announce(self, feed: FeedRecord) -> None:
+        """Take the subscription's pending entries, send each card, and mark each sent as it goes."""
+        taken = await self.db.call(feeds.take_announcements, feed_id=feed.id, now=discord.utils.utcnow())
+        if taken is None:
+            return
+        feed = taken.feed
+        every = [entry for _card, entries in taken.cards for entry in entries] + list(taken.rest)
         channel = self._sendable(feed.channel_id, feed.guild_id)
         if channel is None:
             log.warning("feed %s: channel %s is gone or closed to me; not announcing", feed.id, feed.channel_id)
+            await self.db.call(feeds.mark_announced, entry_ids=every)
             return
-        for card in cards[:MAX_ANNOUNCEMENTS]:
-            await channel.send(embed=announcement(card), allowed_mentions=NO_MENTIONS)
-        if len(cards) > MAX_ANNOUNCEMENTS:
-            await channel.send(more_announced(feed, len(cards) - MAX_ANNOUNCEMENTS), allowed_mentions=NO_MENTIONS)
+        try:
+            for card, entries in taken.cards:
+                await channel.send(embed=announcement(card), allowed_mentions=NO_MENTIONS)
+                await self.db.call(feeds.mark_announced, entry_ids=entries)
+            if taken.more:
+                await channel.send(more_announced(feed, taken.more), allowed_mentions=NO_MENTIONS)
+                await self.db.call(feeds.mark_announced, entry_ids=taken.rest)
+        except discord.HTTPException as exc:
+            if exc.status not in GIVE_UP:
+                raise
+            log.warning("feed %s: channel %s refused the announcement (%s); dropping it", feed.id, feed.channel_id, exc.status)
+            await self.db.call(feeds.mark_announced, entry_ids=every)
 
     async def tell_paused(self, feed: FeedRecord) -> None:
         """The feed's channel, else the server's system channel; logged when neither will do."""
@@ -154,15 +182,16 @@ class Feeds(commands.Cog):
             feeds.add_feed, url=url, guild_id=interaction.guild_id, channel_id=channel.id if channel else None,
             interval_minutes=interval, now=discord.utils.utcnow(),
         )
-        results = await self.poll([feed.source])  # every server watching the URL hears of its news
+        results = await self.poll([feed.source])
+        await self.send_announcements()  # every server watching the URL hears of its news
         result = next((r for r in results if r.feed is not None and r.feed.id == feed.id), None)
         where = f"new posts will be announced in {channel.mention}" if channel else "new posts are loaded without announcements"
         verb = "Now watching" if created else "Updated"
-        lines = [f"{verb} <{feed.url}> (#{feed.id}), every {interval} minutes; {where}."]
+        lines = [f"{verb} {link_text(feed.url, 1000)} (#{feed.id}), every {interval} minutes; {where}."]
         if result is not None and result.ok:
-            lines.append(f"First check: {result.status}.")
+            lines.append(f"First check: {escape(result.status)}.")
         elif result is not None:
-            lines.append(f"The first check failed: {result.feed.last_error}. I will retry with back-off; see `/feed status`.")
+            lines.append(f"The first check failed: {escape(result.feed.last_error or 'unknown')}. I will retry with back-off; see `/feed status`.")
         else:
             lines.append("The first check could not run; I will retry, see `/feed status`.")
         await interaction.followup.send("\n".join(lines), ephemeral=True, allowed_mentions=NO_MENTIONS)
@@ -182,8 +211,9 @@ class Feeds(commands.Cog):
     @app_commands.checks.has_permissions(manage_guild=True)
     async def remove(self, interaction: discord.Interaction, feed: str) -> None:
         """Stop watching a feed; the posts it brought stay in the store."""
+        await interaction.response.defer(ephemeral=True, thinking=True)  # writing may wait for the database
         removed = await self.db.call(feeds.remove_feed, guild_id=interaction.guild_id, ref=feed)
-        await interaction.response.send_message(f"Stopped watching <{removed.url}>.", ephemeral=True, allowed_mentions=NO_MENTIONS)
+        await interaction.followup.send(f"Stopped watching {link_text(removed.url, 1000)}.", ephemeral=True, allowed_mentions=NO_MENTIONS)
 
     @feed.command(name="status")
     @app_commands.describe(feed="One feed to explain (leave out for all of this server's feeds)")

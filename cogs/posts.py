@@ -23,7 +23,7 @@ from cogs._ui import Page, PageSource, Paginator
 log = logging.getLogger(__name__)
 
 MAX_QUERY_LENGTH = 200
-MAX_UPLOAD_BYTES = 10 * 1024 * 1024
+MAX_UPLOAD_BYTES = loading.MAX_SOURCE_BYTES  # one limit for every source: uploads, files, URLs
 
 
 class Posts(commands.Cog):
@@ -77,7 +77,7 @@ class Posts(commands.Cog):
     async def load(self, interaction: discord.Interaction, file: discord.Attachment, name: str | None = None) -> None:
         """Load an uploaded post file, feed or treaty text into the store."""
         if file.size > MAX_UPLOAD_BYTES:
-            raise UserFacingError(f"That file is larger than {MAX_UPLOAD_BYTES // (1024 * 1024)} MB; not a post, feed or treaty file.")
+            raise UserFacingError(f"That file is larger than {MAX_UPLOAD_BYTES // (1024 * 1024)} MB, the limit for a post, feed or treaty file.")
         await interaction.response.defer(ephemeral=True, thinking=True)
         source = loading.Source(f"upload:{file.filename}", data=await file.read())
         report = await self.db.call(

@@ -188,10 +188,13 @@ class QuietHandler(SimpleHTTPRequestHandler):
 
 
 @pytest.fixture
-def operator(settings, tmp_path, monkeypatch):
-    """`postbot ...` on the bot's database, in a thread (the CLI runs its own event loop), as the operator would."""
+def operator(settings, tmp_path, monkeypatch, request):
+    """`postbot ...` on the bot's database, in a thread (the CLI runs its own event loop), as the operator
+    would; beside a simcord bot, at the bot's (virtual) time, so both agree on what is due."""
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("DATABASE_URL", settings.database_url)
+    if "simcord_env" in request.fixturenames:
+        monkeypatch.setattr("bot.cli._base.utcnow", request.getfixturevalue("simcord_env").now)
 
     async def run(*args: str):
         result = await asyncio.to_thread(CliRunner().invoke, app, list(args))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 from pathlib import Path
 
 import discord
@@ -65,7 +66,8 @@ def assert_within_limits(embeds) -> None:
 
 
 def words(text: str) -> str:
-    return " ".join(text.split())
+    """Text as a reader sees it: Discord's backslash escapes dropped, whitespace collapsed."""
+    return " ".join(re.sub(r"\\([^0-9A-Za-z\s])", r"\1", text).split())
 
 
 async def test_article_4_quotes_the_sample_post(world):
@@ -220,7 +222,8 @@ async def test_quoted_mentions_never_ping(world, tmp_path):
     before = len(env.http_requests)
     result = await alice.slash(channel, "article", number=7)
     [embed] = result.response.embeds
-    assert "@everyone and @here and <@123456789012345678> must read this." in embed.description
+    assert "\\@everyone and \\@here and \\<@123456789012345678> must read this." in embed.description  # escaped: no pill
+    assert "@everyone and @here and <@123456789012345678> must read this." in words(embed.description)
     assert not result.response.message.mention_everyone and result.response.message.mentions == []
     sent = [r.json for r in env.http_requests[before:] if r.method == "POST" and "/callback" in r.path]
     assert sent and all(body["data"]["allowed_mentions"] == {"parse": []} for body in sent)

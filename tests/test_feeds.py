@@ -5,6 +5,7 @@ address guard, redirects, limits, messages) is tested in test_net.py."""
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import re
 
@@ -16,7 +17,7 @@ from typer.testing import CliRunner
 from bot.cli import app
 from bot.errors import UserFacingError
 from bot.services import feeds as service
-from bot.store.feeds import get_source
+from bot.store.feeds import claim_source, get_source
 from bot.store.posts import count_posts, iter_posts
 
 from .feed_servers import LOCAL, cog, feed_server, feed_versions, file_server, http, live_cog, settings  # noqa: F401  (fixtures)
@@ -48,7 +49,8 @@ async def test_first_poll_primes_then_conditional_requests_and_only_new_entries_
     assert [s.id for s in service.due_sources(db, now=NOW)] == [feed.source_id]
 
     first = await poll(db, http, feed.id, now=NOW)
-    assert first.ok and first.new_posts == []  # the backlog is loaded, not announced
+    assert first.ok and first.to_announce == 0  # the backlog is loaded, not announced
+    assert service.take_announcements(db, feed_id=feed.id, now=NOW) is None
     assert first.feed.primed and first.status == "ok: 54 new, 0 updated, 0 unchanged"
     assert first.feed.last_status == "ok: 54 entries" and first.feed.next_poll_at == NOW + dt.timedelta(minutes=15)
     assert service.due_sources(db, now=NOW + dt.timedelta(minutes=14)) == []
@@ -58,15 +60,18 @@ async def test_first_poll_primes_then_conditional_requests_and_only_new_entries_
 
     later = NOW + dt.timedelta(minutes=15)
     again = await poll(db, http, feed.id, now=later)
-    assert again.ok and again.new_posts == [] and again.status == again.feed.last_status == service.STATUS_NOT_MODIFIED
+    assert again.ok and again.to_announce == 0 and again.status == again.feed.last_status == service.STATUS_NOT_MODIFIED
     assert (feed_server.conditional, feed_server.not_modified) == (1, 1)
 
     feed_server.set_body(changed, NOW + dt.timedelta(minutes=20))
     result = await poll(db, http, feed.id, now=later + dt.timedelta(minutes=15))
     assert result.status == "ok: 1 new, 1 updated, 53 unchanged" and result.feed.last_status == "ok: 55 entries"
-    [card] = result.new_posts
+    assert result.to_announce == 1
+    taken = service.take_announcements(db, feed_id=feed.id, now=later)
+    [(card, entries)] = taken.cards
     assert card.title == EXTRA_ENTRY_TITLE and card.source == "The Guardian" and card.date == dt.date(2018, 1, 31)
     assert card.link.startswith("https://www.theguardian.com/") and card.summary
+    service.mark_announced(db, entry_ids=entries)
     assert (feed_server.conditional, feed_server.not_modified) == (2, 1)  # sent, but the content changed
     with db.session() as session:
         titles = {post.title for post in iter_posts(session)}
@@ -74,7 +79,46 @@ async def test_first_poll_primes_then_conditional_requests_and_only_new_entries_
     assert new_title in titles and new_title.removesuffix(" (updated)") not in titles  # edited in place
 
     quiet = await poll(db, http, feed.id, now=later + dt.timedelta(minutes=30))
-    assert quiet.new_posts == [] and feed_server.not_modified == 2
+    assert quiet.to_announce == 0 and feed_server.not_modified == 2
+
+
+async def test_one_poll_of_a_url_at_a_time_and_a_dead_pollers_lease_runs_out(db, http, feed_server):
+    feed = add(db, feed_server.url("/feed.xml"))
+    both = await asyncio.gather(*(service.poll_feed(db, http, LOCAL, feed.source, now=NOW, due_only=True) for _ in "ab"))
+    assert sorted(len(results) for results in both) == [0, 1] and feed_server.hits["/feed.xml"] == 1
+
+    later = NOW + dt.timedelta(minutes=15)
+    with db.session() as session:  # another process claims it, and dies before booking its poll
+        lease = {"now": later, "until": later + service.POLL_LEASE, "due_only": True}
+        assert claim_source(session, source_id=feed.source_id, owner="elsewhere:1", **lease) is not None
+    assert await service.poll_feed(db, http, LOCAL, feed.source, now=later + dt.timedelta(minutes=4)) == []
+    assert feed_server.hits["/feed.xml"] == 1  # left alone while its lease holds, due or not
+    [taken_over] = await service.poll_feed(db, http, LOCAL, feed.source, now=later + service.POLL_LEASE, due_only=True)
+    assert taken_over.ok and taken_over.status == service.STATUS_NOT_MODIFIED and feed_server.hits["/feed.xml"] == 2
+    with db.session() as session:  # booked: the lease is given back
+        assert claim_source(session, source_id=feed.source_id, owner="elsewhere:1", **lease | {"due_only": False})
+
+
+async def test_an_announcement_is_taken_by_one_sender_and_again_only_after_its_lease(db, http, feed_server):
+    """The outbox: a pending entry is held by one sender at a time; one that died (never marked it
+    sent) leaves it to be taken again once the lease has run out; a sent one is never taken again."""
+    _initial, changed, _title = feed_versions()
+    feed = add(db, feed_server.url("/feed.xml"))
+    await poll(db, http, feed.id, now=NOW)
+    feed_server.set_body(changed, NOW)
+    later = NOW + dt.timedelta(minutes=15)
+    assert (await poll(db, http, feed.id, now=later)).to_announce == 1
+    assert [f.id for f in service.announcing(db, now=later)] == [feed.id]
+    taken = service.take_announcements(db, feed_id=feed.id, now=later)
+    assert [card.title for card, _entries in taken.cards] == [EXTRA_ENTRY_TITLE]
+    assert service.take_announcements(db, feed_id=feed.id, now=later) is None  # held by the first sender
+    assert service.announcing(db, now=later) == []
+    expired = later + service.ANNOUNCE_LEASE
+    again = service.take_announcements(db, feed_id=feed.id, now=expired)  # the first sender died
+    assert again.cards == taken.cards
+    service.mark_announced(db, entry_ids=again.cards[0][1])
+    assert service.take_announcements(db, feed_id=feed.id, now=expired + dt.timedelta(days=1)) is None
+    assert (await poll(db, http, feed.id, now=expired)).to_announce == 0  # seen already, however often polled
 
 
 async def test_if_modified_since_without_etag(db, http, feed_server):
@@ -111,7 +155,7 @@ async def test_the_same_entries_are_stored_once_per_scope_and_a_url_fetched_once
 async def test_a_broken_feed_gets_a_clear_reason_and_backs_off(db, http, feed_server, path, reason):
     feed = add(db, feed_server.url(path))
     result = await poll(db, http, feed.id, now=NOW, timeout=1)
-    assert not result.ok and not result.paused_now and result.new_posts == []
+    assert not result.ok and not result.paused_now and result.to_announce == 0
     assert result.feed.last_error == reason and result.feed.last_status == service.STATUS_FAILED
     assert result.feed.failures == 1 and result.feed.failing_since == NOW and not result.feed.primed
     assert result.feed.next_poll_at == NOW + dt.timedelta(minutes=30)
@@ -122,7 +166,7 @@ async def test_a_feed_without_entries_is_polled_fine(db, http, feed_server):
     feed = add(db, feed_server.url("/empty.xml"))
     result = await poll(db, http, feed.id, now=NOW)
     assert result.ok and result.status == result.feed.last_status == "ok: the feed has no entries" and result.feed.primed
-    assert result.feed.failures == 0 and result.new_posts == []
+    assert result.feed.failures == 0 and result.to_announce == 0
 
 
 async def test_one_broken_feed_never_stops_another(db, http, feed_server):
@@ -223,6 +267,11 @@ async def test_by_default_the_bot_refuses_feeds_on_private_addresses(simcord_env
 async def test_feed_commands(simcord_env, cog, world, feed_server):
     channel, admin, member = world.channel, world.admin, world.bob
     url = feed_server.url("/feed.xml")
+    with pytest.raises(Exception, match="default-member-permissions"):  # /feed is for Manage Server by default
+        await member.slash(channel, "feed list")
+    # A server may show /feed to members: then list and status work, add and remove still refuse.
+    [command] = [c for c in await simcord_env.bot.tree.fetch_commands() if c.name == "feed"]
+    world.guild.set_command_permissions(command, {member: True})
 
     denied = await member.slash(channel, "feed add", url=url)
     assert denied.ephemeral and "Manage Server" in denied.response.content

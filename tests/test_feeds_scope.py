@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import discord
 
+from bot.services.feeds import STATUS_NOT_MODIFIED
+
 from .feed_servers import cog, feed_server, feed_with, file_server, live_cog, operator, settings  # noqa: F401  (fixtures)
 from .helpers import World, assert_user_error, shown
 
@@ -55,8 +57,9 @@ async def test_both_servers_are_told_of_each_new_entry_once_whoever_loaded_it_fi
     grows("Ministers agree on a statement")  # the operator polls it first, with a CLI feed of its own
     await operator("feed", "add", url)
     polled = await operator("feed", "poll", url)
-    assert polled.count("1 new, left for the bot to announce") == 2 and "ok: 56 new" in polled
-    await tick(simcord_env, cog, feed_server)
+    assert polled.count("ok: 1 new, 0 updated, 55 unchanged") == 2 and "ok: 56 new, 0 updated, 0 unchanged" in polled
+    results = await tick(simcord_env, cog, feed_server)  # the CLI kept the ETag: a 304, and the news from the outbox
+    assert {r.status for r in results} == {STATUS_NOT_MODIFIED}
     assert announced(one) == announced(two) == ["Summit opens in Vilnius", "Ministers agree on a statement"]
 
     grows("Observers call it a breakthrough")  # the operator loads it into the library first
@@ -67,10 +70,43 @@ async def test_both_servers_are_told_of_each_new_entry_once_whoever_loaded_it_fi
     ]
     statuses = {r.feed.guild_id: r.status for r in results}  # the CLI's feed records it too, announcing nowhere
     assert statuses == dict.fromkeys((one.guild.id, two.guild.id, None), "ok: 1 new, 0 updated, 56 unchanged")
-    assert [r.new_posts for r in results if r.feed.guild_id is None] == [[]]
+    assert {r.feed.guild_id: r.to_announce for r in results} == {one.guild.id: 1, two.guild.id: 1, None: 0}
 
     await tick(simcord_env, cog, feed_server)  # nothing new: a 304 for everyone, nobody told again
     assert len(announced(one)) == len(announced(two)) == 3
+
+
+async def test_a_cli_poll_between_two_ticks_neither_swallows_nor_doubles_announcements(
+    simcord_env, cog, feed_server, operator
+):
+    """`postbot feed poll` books a poll like the bot's: a server's new entries wait in the outbox for
+    the bot's next tick, which tells each server once and needs no full fetch of the URL again."""
+    one, two = await two_watching(simcord_env, feed_server)
+    titles: list[str] = []
+
+    def grows(title: str) -> None:
+        titles.append(title)
+        feed_server.set_body(feed_with(*reversed(titles)), discord.utils.utcnow())
+
+    grows("Summit opens in Vilnius")  # the bot polls first
+    await tick(simcord_env, cog, feed_server)
+    assert announced(one) == announced(two) == titles
+
+    grows("Ministers agree on a statement")  # the operator polls first, between two ticks
+    polled = await operator("feed", "poll", "--all")
+    assert polled.count("ok: 1 new, 0 updated, 55 unchanged") == 2, polled
+    assert announced(one) == announced(two) == titles[:1]  # the CLI tells no server itself
+    again = await operator("feed", "poll", "--all")
+    assert again.count(STATUS_NOT_MODIFIED) == 2, again  # its ETag was kept
+    results = await tick(simcord_env, cog, feed_server)
+    assert [r.status for r in results] == [STATUS_NOT_MODIFIED] * 2
+    assert announced(one) == announced(two) == titles  # told once, by the bot
+
+    grows("Observers call it a breakthrough")  # the bot first, then the operator: nothing to add
+    await tick(simcord_env, cog, feed_server)
+    assert (await operator("feed", "poll", "--all")).count(STATUS_NOT_MODIFIED) == 2
+    await tick(simcord_env, cog, feed_server)
+    assert announced(one) == announced(two) == titles
 
 
 async def test_a_servers_feed_brings_that_servers_posts_and_the_clis_the_librarys(

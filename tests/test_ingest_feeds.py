@@ -270,7 +270,9 @@ def test_looks_like_feed():
     assert not looks_like_feed(SAMPLE_POST.read_bytes())
     assert not looks_like_feed(b"<!DOCTYPE html><html><body>feed me</body></html>")
     assert not looks_like_feed(b"")
-    assert not looks_like_feed(b" " * 2000 + b"<rss>")  # only the first KB is looked at
+    assert looks_like_feed(b" " * 2000 + b"<rss>")  # what comes before the root element may be long...
+    assert not looks_like_feed(b"<!--" + b"x" * 70_000 + b"--><rss>")  # ...but not endless
+    assert not looks_like_feed(b"Sunday, June 23, 2024\n\n<rss> in a post's title\n")
 
 
 def test_html_to_text():

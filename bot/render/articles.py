@@ -38,7 +38,7 @@ def quoted_in(answer: ArticleAnswer) -> str | None:
 def article_pages(answer: ArticleAnswer) -> list[list[discord.Embed]]:
     """The article as pages of embeds: its whole text (split if long), then the treaty and citing posts."""
     text = escape(answer.text) if answer.text else NOT_QUOTED
-    embeds = text_embeds(escape(answer.heading), text, colour=ARTICLE_COLOUR, footer=quoted_in(answer) or answer.chapter)
+    embeds = text_embeds(escape(answer.heading, links=False), text, colour=ARTICLE_COLOUR, footer=quoted_in(answer) or answer.chapter)
     last = embeds[-1]
     last.add_field(name="Treaty", value=fit(answer.treaty, EMBED_FIELD_LIMIT), inline=False)
     if answer.posts:
@@ -62,7 +62,7 @@ def articles_pages(treaties: list[TreatyArticles], *, detailed: bool) -> list[li
     """Every known treaty with its article numbers; one treaty (detailed) with a preview of each article."""
     if detailed:
         treaty = treaties[0]
-        title = f"Articles of {escape(treaty.name)}"
+        title = f"Articles of {escape(treaty.name, links=False)}"
         lines = []
         for a in treaty.articles:
             count = f" · cited in {plural(a.post_count, 'post')}" if a.post_count else ""

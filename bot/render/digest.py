@@ -88,7 +88,7 @@ def status_lines(info: StatusInfo, *, now: dt.datetime, channel_problem: str | N
         lines.append("Last run: none yet")
         return lines
     at = last.finished_at or last.claimed_at
-    lines.append(f"Last run: {last.local_date:%a %d %b %Y} ({format_local(at, sub.timezone)}) — {describe_run(last)}")
+    lines.append(f"Last run: {last.local_date:%a %d %b %Y} ({format_local(at, sub.timezone)}) — {describe_run(last, now=now, timezone=sub.timezone)}")
     if last.status == DigestStatus.FAILED:
         until = retry_until(sub, last, now)
         if until is not None:

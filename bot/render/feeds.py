@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import discord
 
-from bot.render import escape, field_value, fit, shorten, text_embeds, timestamp
+from bot.render import escape, field_value, fit, link_text, text_embeds, timestamp
 from bot.render.posts import post_card_embed
 from bot.services.views import FeedRecord, PostCard
 
@@ -17,7 +17,7 @@ def _when(moment) -> str:
 
 def _url(feed: FeedRecord, limit: int = 300) -> str:
     """A feed's address, unfurled never (angle brackets) and cut to `limit`."""
-    return f"<{shorten(feed.url, limit)}>"
+    return link_text(feed.url, limit)
 
 
 def feed_state(feed: FeedRecord) -> str:
@@ -57,7 +57,7 @@ def feed_list_embeds(feeds: list[FeedRecord]) -> list[discord.Embed]:
 
 
 def status_embed(feed: FeedRecord) -> discord.Embed:
-    embed = discord.Embed(title=fit(f"#{feed.id} {feed.url}", 256), description=feed_state(feed), colour=FEED_COLOUR)
+    embed = discord.Embed(title=fit(f"#{feed.id} {feed.url}", 256, links=False), description=feed_state(feed), colour=FEED_COLOUR)
     embed.add_field(name="Last check", value=_when(feed.last_polled_at))
     embed.add_field(name="Next check", value="paused" if feed.paused else _when(feed.next_poll_at) if feed.next_poll_at else "soon")
     embed.add_field(name="Announces in", value=f"<#{feed.channel_id}>" if feed.channel_id else "nowhere (loads only)")

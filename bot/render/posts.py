@@ -13,7 +13,7 @@ from bot.render import (
     plural,
     safe_url,
     shorten,
-    split_text,
+    split_markdown,
     timestamp,
 )
 from bot.services.views import (
@@ -49,7 +49,7 @@ def articles_lines(card: PostCard, *, markdown: bool = True) -> list[str]:
 def post_card_embed(card: PostCard, *, footer: str | None = None, colour: discord.Colour = POST_COLOUR, discussion: bool = True) -> discord.Embed:
     """The post at a glance: /post show, its thread's first message, feed announcements and digests."""
     embed = discord.Embed(
-        title=fit(card.title, EMBED_TITLE_LIMIT),
+        title=fit(card.title, EMBED_TITLE_LIMIT, links=False),
         url=safe_url(card.link),
         description=fit(card.summary, SUMMARY_LIMIT) or None,
         colour=colour,
@@ -95,7 +95,7 @@ def comment_pages(title: str, comments: list[StoredComment]) -> list[list[discor
     """One embed per page, a few comments each; a very long comment spans pages."""
     blocks: list[str] = []
     for c in comments:
-        blocks.extend(split_text(_comment_block(c), PAGE_BUDGET))
+        blocks.extend(split_markdown(_comment_block(c), PAGE_BUDGET))
     pages: list[str] = []
     current: list[str] = []
     for block in blocks:
@@ -107,7 +107,7 @@ def comment_pages(title: str, comments: list[StoredComment]) -> list[list[discor
         pages.append("\n\n".join(current))
     from_discord = sum(c.origin == CommentOrigin.DISCORD for c in comments)
     footer = f"{len(comments) - from_discord} original, {from_discord} from Discord"
-    heading = f"Comments on {fit(title, EMBED_TITLE_LIMIT - 20)}"
+    heading = f"Comments on {fit(title, EMBED_TITLE_LIMIT - 20, links=False)}"
     return [[discord.Embed(title=heading, description=page, colour=POST_COLOUR).set_footer(text=footer)] for page in pages]
 
 
@@ -154,7 +154,7 @@ def hit_block(number: int, hit: SearchHit) -> str:
 
 
 def search_pages(query: str, hits: list[SearchHit]) -> list[list[discord.Embed]]:
-    title = f"Search: {fit(query, EMBED_TITLE_LIMIT - 10)}"
+    title = f"Search: {fit(query, EMBED_TITLE_LIMIT - 10, links=False)}"
     best = "1 match" if len(hits) == 1 else f"{len(hits)} best matches"
     pages = []
     for start in range(0, len(hits), HITS_PER_PAGE):

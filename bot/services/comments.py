@@ -78,6 +78,18 @@ def is_valid_text(text: str) -> bool:
     return bool(text.strip()) and len(text) <= MAX_COMMENT_LENGTH
 
 
+def collected_text(text: str) -> str:
+    """A thread message as a comment: whole when it fits, else cut (at a word) with a note saying so,
+    so a long message is never dropped without a trace."""
+    if len(text) <= MAX_COMMENT_LENGTH:
+        return text
+    note = f"\n\n[cut: the message was {len(text):,} characters; comments keep {MAX_COMMENT_LENGTH:,}]"
+    keep = text[: MAX_COMMENT_LENGTH - len(note)]
+    if " " in keep[-200:]:
+        keep = keep.rsplit(" ", 1)[0]
+    return keep.rstrip() + note
+
+
 # --------------------------------------------------------------------------- saving
 
 

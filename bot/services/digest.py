@@ -4,7 +4,13 @@ Exactly once: before a digest is built or sent, a run row for (channel, local da
 claimed (`store.digests.claim_run`); only one claimer wins, whether the other is a second bot
 process on the same database, the same bot after a restart, or an earlier `/digest now`. The
 claim commits on its own before the digest is built and sent (the one use case here that needs
-two transactions); the cog sends what it claimed and records the result with `finish_run`.
+several transactions); the cog sends what it claimed, records each message as it goes
+(`record_sent`, which also renews the claim's lease) and records the result with `finish_run`.
+
+A claim is a lease of LEASE: a run still claimed after its lease ran out was lost with its
+process (killed, or its machine gone, between the claim and the result). The next wake-up of any
+process, or a `/digest now`, takes it over, once, and sends the same digest's messages that were
+not sent yet. A sender that finds its claim taken over (it stalled past its lease) stops.
 
 Decisions the issues leave open:
 - "new" means loaded (Post.loaded_at) after the previous delivered (sent/empty/partial) digest
@@ -34,6 +40,7 @@ from bot.store import digests, posts
 log = logging.getLogger(__name__)
 
 FIRST_WINDOW = dt.timedelta(days=1)
+LEASE = dt.timedelta(minutes=5)  # a claim not renewed for this long is taken to be lost with its process
 RETRY_WINDOW = dt.timedelta(hours=1)
 QUIET = "quiet"  # reason of an empty run that posted nothing
 OFFLINE_REASON = "the bot was offline at the digest time and came back on a later day"
@@ -116,7 +123,8 @@ def list_subscriptions(db: Database, *, guild_id: int | None = None) -> list[Sub
 def _claim(session: Session, *, sub: Subscription, local_date: dt.date, now: dt.datetime, retry_failed: bool = True) -> Run | None:
     since = digests.previous_until(session, channel_id=sub.channel_id, before=local_date) or now - FIRST_WINDOW
     return digests.claim_run(
-        session, guild_id=sub.guild_id, channel_id=sub.channel_id, local_date=local_date, since=since, now=now, retry_failed=retry_failed
+        session, guild_id=sub.guild_id, channel_id=sub.channel_id, local_date=local_date, since=since, now=now,
+        lease_until=now + LEASE, retry_failed=retry_failed,
     )
 
 
@@ -157,7 +165,21 @@ def latest_occurrence(sub: Subscription, now: dt.datetime) -> tuple[dt.date, dt.
     return yesterday, sub.scheduled_at(yesterday)
 
 
+def claim_lost(run: Run, now: dt.datetime) -> bool:
+    """A run still claimed whose lease ran out: its process died before recording the result."""
+    return run.status == DigestStatus.CLAIMED and (run.lease_until is None or run.lease_until <= now)
+
+
+def _claimed_job(db: Database, sub: Subscription, day: dt.date, now: dt.datetime) -> DigestJob | None:
+    with db.session() as session:
+        run = _claim(session, sub=sub, local_date=day, now=now)
+    return _job(db, sub, run) if run is not None else None
+
+
 def _due(db: Database, sub: Subscription, runs: dict[tuple[int, dt.date], Run], now: dt.datetime) -> DigestJob | None:
+    today = runs.get((sub.channel_id, sub.local_date(now)))
+    if today is not None and claim_lost(today, now):  # also a lost `/digest now` from before the digest time
+        return _claimed_job(db, sub, today.local_date, now)
     day, at = latest_occurrence(sub, now)
     if at < sub.created_at:
         return None
@@ -172,9 +194,7 @@ def _due(db: Database, sub: Subscription, runs: dict[tuple[int, dt.date], Run], 
         return None
     if existing is not None and not (existing.status == DigestStatus.FAILED and now < at + RETRY_WINDOW):
         return None
-    with db.session() as session:
-        run = _claim(session, sub=sub, local_date=day, now=now)
-    return _job(db, sub, run) if run is not None else None
+    return _claimed_job(db, sub, day, now)
 
 
 def due_jobs(db: Database, *, now: dt.datetime) -> list[DigestJob]:
@@ -201,26 +221,50 @@ def due_jobs(db: Database, *, now: dt.datetime) -> list[DigestJob]:
 class DigestTaken(UserFacingError):
     """Today's digest of the channel has a run already: one digest a day."""
 
-    def __init__(self, run: Run | None, *, timezone: str) -> None:
-        done = f"{describe_run(run)}, {format_local(run.claimed_at, timezone)}" if run else "claimed, earlier"
+    def __init__(self, run: Run | None, *, timezone: str, now: dt.datetime | None = None) -> None:
+        done = f"{describe_run(run, now=now, timezone=timezone)}, {format_local(run.claimed_at, timezone)}" if run else "claimed, earlier"
         super().__init__(f"Today's digest for this channel was already taken care of ({done}); a channel gets one digest per day.")
         self.run = run
 
 
 def claim_now(db: Database, *, sub: Subscription, now: dt.datetime) -> DigestJob:
-    """`/digest now`: claim today's digest for the channel (a failed one again), or say why not."""
+    """`/digest now`: claim today's digest for the channel (a failed or a lost one again), or say why not."""
     day = sub.local_date(now)
     with db.session() as session:
         run = _claim(session, sub=sub, local_date=day, now=now)
         if run is None:
-            raise DigestTaken(digests.run_on(session, channel_id=sub.channel_id, local_date=day), timezone=sub.timezone)
+            raise DigestTaken(digests.run_on(session, channel_id=sub.channel_id, local_date=day), timezone=sub.timezone, now=now)
     return _job(db, sub, run)
 
 
-def finish_run(db: Database, *, run_id: int, status: DigestStatus, now: dt.datetime, reason: str | None = None, post_count: int = 0) -> Run:
-    """Record how a claimed digest went; returns the finished run."""
+def record_sent(db: Database, *, run: Run, messages_sent: int, now: dt.datetime) -> bool:
+    """The claimed digest's first `messages_sent` messages went out (one small transaction per message),
+    and its lease is renewed. False when the claim was lost to a taker: the sender stops there."""
     with db.session() as session:
-        digests.finish_run(session, run_id=run_id, status=status, now=now, reason=reason, post_count=post_count)
+        return digests.record_sent(session, run_id=run.id, attempts=run.attempts, messages_sent=messages_sent, lease_until=now + LEASE)
+
+
+def finish_run(
+    db: Database, *, run_id: int, status: DigestStatus, now: dt.datetime, reason: str | None = None, post_count: int = 0,
+    attempts: int | None = None, messages_sent: int | None = None,
+) -> Run:
+    """Record how a claimed digest went; returns the run as stored.
+
+    With `attempts` (the claim's token) nothing is written once the claim was taken over: the run
+    returned is then the taker's. A failure after some messages went out is recorded as partly sent.
+    """
+    with db.session() as session:
+        current = digests.get_run(session, run_id=run_id)
+        if status == DigestStatus.FAILED and current is not None and current.messages_sent and not messages_sent:
+            status, reason = DigestStatus.PARTIAL, f"{_messages(current.messages_sent)} sent, then {reason}"
+        digests.finish_run(
+            session, run_id=run_id, status=status, now=now, reason=reason, post_count=post_count, attempts=attempts, messages_sent=messages_sent
+        )
+        return digests.get_run(session, run_id=run_id)
+
+
+def get_run(db: Database, *, run_id: int) -> Run | None:
+    with db.session() as session:
         return digests.get_run(session, run_id=run_id)
 
 
@@ -257,9 +301,12 @@ def status_info(db: Database, *, guild_id: int, now: dt.datetime) -> list[Status
 
 
 def next_run(sub: Subscription, recent: list[Run], now: dt.datetime) -> dt.datetime:
-    """The next digest time that has no run yet (a `/digest now` today moves it to tomorrow)."""
-    taken = {r.local_date for r in recent}
+    """The next digest time that has no run yet (a `/digest now` today moves it to tomorrow); now
+    when today's claim was lost (the next wake-up takes it over)."""
     day = sub.local_date(now)
+    if any(r.local_date == day and claim_lost(r, now) for r in recent):
+        return now
+    taken = {r.local_date for r in recent}
     for offset in range(3):
         candidate = day + dt.timedelta(days=offset)
         at = sub.scheduled_at(candidate)
@@ -276,8 +323,15 @@ def format_local(moment: dt.datetime, timezone: str) -> str:
     return f"{local:%a %d %b %Y %H:%M} {local.tzname()}"
 
 
-def describe_run(run: Run) -> str:
-    """One phrase for a run's result, with the reason when nothing was posted."""
+def _messages(n: int) -> str:
+    return f"{n} message{'s' if n != 1 else ''}"
+
+
+def describe_run(run: Run, *, now: dt.datetime | None = None, timezone: str | None = None) -> str:
+    """One phrase for a run's result, with the reason when nothing was posted.
+
+    A claimed run is being sent; once its lease ran out at `now` it was interrupted, and is being
+    retried if its day (in `timezone`) is still today."""
     plural = "s" if run.post_count != 1 else ""
     if run.status == DigestStatus.SENT:
         return f"sent, {run.post_count} new post{plural}"
@@ -289,7 +343,13 @@ def describe_run(run: Run) -> str:
         return f"partly sent: {run.reason}"
     if run.status == DigestStatus.SKIPPED:
         return f"skipped: {run.reason or OFFLINE_REASON}"
-    return "claimed, but the result was never recorded (the bot stopped while sending?)"
+    if now is None or not claim_lost(run, now):
+        return f"being sent now: {_messages(run.messages_sent)} out so far"
+    done = f"after {_messages(run.messages_sent)}" if run.messages_sent else "before its first message"
+    if timezone is None or run.local_date == now.astimezone(zoneinfo.ZoneInfo(timezone)).date():
+        rest = "the rest" if run.messages_sent else "it"
+        return f"interrupted {done} (the bot stopped while sending); being retried: the next wake-up sends {rest}"
+    return f"interrupted {done} (the bot stopped while sending); not retried, as the bot was not back that day"
 
 
 def retry_until(sub: Subscription, run: Run, now: dt.datetime) -> dt.datetime | None:

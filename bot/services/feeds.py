@@ -13,12 +13,17 @@ bug - is recorded on it and never stops the others.
 Bookkeeping: a success polls the URL again after the smallest interval of its subscriptions; a
 failure backs off exponentially (interval * 2**failures, capped) and a URL that has failed for a
 day is paused until it is added again. A subscription's first poll primes it: its entries are
-recorded but not announced, so adding a feed never floods a channel with its backlog; the URL is
-fetched unconditionally while any subscription is unprimed, since a 304 would bring it nothing.
+recorded as seen, not to be announced, so adding a feed never floods a channel with its backlog;
+the URL is fetched unconditionally while any subscription is unprimed, since a 304 would bring it
+nothing.
 
-The CLI tells no server anything, so its polls (`announces=False`) record only what needs no
-announcement (the CLI's subscriptions, first polls); a server's new entries are left unrecorded,
-and the URL's conditional state and schedule untouched, so that the bot fetches and announces them.
+Exactly once across processes (DESIGN.md §9): a poll first claims its URL with a lease, so two
+bots (or the bot and `postbot feed poll`) never fetch and store one URL at once; the lease goes
+back when the poll is booked, or runs out when its process died. Announcing is an outbox: a primed
+server subscription records each new entry as pending, whoever polled (the CLI too); a sender
+takes a subscription's pending entries with a lease (`take_announcements`), sends them and marks
+each sent (`mark_announced`), so an announcement is stored before it is done, and an entry taken
+by a sender that died is taken again once its lease has run out.
 """
 
 from __future__ import annotations
@@ -26,6 +31,8 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import logging
+import os
+import socket
 from urllib.parse import urlsplit
 
 import aiohttp
@@ -36,10 +43,10 @@ from bot.addresses import AddressPolicy
 from bot.db import Database
 from bot.errors import ParseError, UserFacingError
 from bot.ingest.feeds import looks_like_feed, parse_feed
-from bot.models import LIBRARY
+from bot.models import LIBRARY, AnnouncementState
 from bot.services.loading import Source, load, post_key
 from bot.services.posts import cards
-from bot.services.views import FeedRecord, LoadStatus, PollResult, PostCard, SourceRecord
+from bot.services.views import Announcements, FeedRecord, LoadStatus, PollResult, SourceRecord
 from bot.store import feeds
 
 log = logging.getLogger(__name__)
@@ -53,8 +60,17 @@ DEFAULT_INTERVAL_MINUTES = 15  # a URL nothing subscribes to any more (removed w
 STATUS_NOT_MODIFIED = "not modified"
 STATUS_FAILED = "failed"
 STATUS_NO_ENTRIES = "ok: the feed has no entries"
+POLL_LEASE = dt.timedelta(minutes=5)  # a poll not booked by then (its process died) is taken over
+ANNOUNCE_LEASE = dt.timedelta(minutes=5)  # likewise for announcements taken and never marked sent
+MAX_ANNOUNCEMENTS = 10  # cards per subscription and send: a feed that suddenly lists 50 new entries must not flood
+MAX_TAKEN = 500  # pending entries a sender takes at once (the rest of them are said as "...and N more")
 
 Entries = list[tuple[str, tuple[LoadStatus, int]]]  # (entry key, (load status, post id)) in feed order
+
+
+def lease_owner() -> str:
+    """Who holds a lease: this host and process."""
+    return f"{socket.gethostname()}:{os.getpid()}"
 
 
 def check_url(url: str) -> str:
@@ -151,13 +167,18 @@ def _not_a_feed(data: bytes) -> str:
     return "not a feed: no RSS/Atom document in the response"
 
 
-def _results(session: Session, source_id: int, outcomes: dict[int, tuple[str, list[PostCard]]]) -> list[PollResult]:
+def _results(session: Session, source_id: int, outcomes: dict[int, tuple[str, int]]) -> list[PollResult]:
     """One result per subscription polled, with its record as it is now."""
     return [
-        PollResult(feed=feed, ok=True, status=outcomes[feed.id][0], new_posts=outcomes[feed.id][1])
+        PollResult(feed=feed, ok=True, status=outcomes[feed.id][0], to_announce=outcomes[feed.id][1])
         for feed in feeds.subscriptions(session, source_id=source_id)
         if feed.id in outcomes
     ]
+
+
+def _released() -> dict:
+    """The columns that give a URL's lease back, as its poll is booked."""
+    return {"lease_until": None, "leased_by": None}
 
 
 def record_failure(db: Database, *, source_id: int, reason: str, now: dt.datetime, may_pause: bool = True) -> list[PollResult]:
@@ -174,7 +195,7 @@ def record_failure(db: Database, *, source_id: int, reason: str, now: dt.datetim
         feeds.update_source(
             session, source_id=source_id, failures=source.failures + 1, failing_since=failing_since, last_polled_at=now,
             last_status=STATUS_FAILED, last_error=reason, paused=paused,
-            next_poll_at=None if paused else now + backoff(interval, source.failures + 1),
+            next_poll_at=None if paused else now + backoff(interval, source.failures + 1), **_released(),
         )
         return [
             PollResult(feed=feed, ok=False, paused_now=paused_now, status=f"{STATUS_FAILED}: {reason}")
@@ -184,11 +205,11 @@ def record_failure(db: Database, *, source_id: int, reason: str, now: dt.datetim
 
 def record_fetch(
     db: Database, *, source: SourceRecord, subscribers: list[FeedRecord], fetched: net.Fetched, now: dt.datetime,
-    announces: bool = True,
+    may_pause: bool = True,
 ) -> list[PollResult]:
     """Load what one fetch returned into every subscriber's scope, then book-keep each subscription
     and the URL; a body that is no feed is a failure of the URL."""
-    fail = {"db": db, "source_id": source.id, "now": now, "may_pause": announces}
+    fail = {"db": db, "source_id": source.id, "now": now, "may_pause": may_pause}
     entries: dict[int, Entries] = {}
     if not fetched.not_modified:
         if not looks_like_feed(fetched.data):
@@ -206,31 +227,27 @@ def record_fetch(
                 raise RuntimeError(f"loading {source.url} gave {len(result.posts)} posts for {len(keys)} entries")
             entries[feed.id] = list(zip(keys, result.posts))
     with db.session() as session:
-        return _book_keep(session, source=source, entries=entries, fetched=fetched, now=now, announces=announces)
+        return _book_keep(session, source=source, entries=entries, fetched=fetched, now=now)
 
 
 def _book_keep(
-    session: Session, *, source: SourceRecord, entries: dict[int, Entries], fetched: net.Fetched, now: dt.datetime,
-    announces: bool,
+    session: Session, *, source: SourceRecord, entries: dict[int, Entries], fetched: net.Fetched, now: dt.datetime
 ) -> list[PollResult]:
-    """Per subscription: record the entries new to it, and list their cards to announce once it is
-    primed; then move the URL on - unless a server's new entries were left for the bot."""
-    outcomes: dict[int, tuple[str, list[PostCard]]] = {}
-    left_for_the_bot = False
+    """Per subscription: record the entries new to it (pending announcements once it is primed);
+    then move the URL on and give its lease back."""
+    outcomes: dict[int, tuple[str, int]] = {}
     current = feeds.subscriptions(session, source_id=source.id)
     for feed in current:
         if fetched.not_modified:
-            outcomes[feed.id] = (STATUS_NOT_MODIFIED, [])
+            outcomes[feed.id] = (STATUS_NOT_MODIFIED, 0)
         elif feed.id in entries:  # else added while this poll ran: its own first poll primes it
-            served = announces or feed.guild_id is None or not feed.primed
-            outcomes[feed.id], pending = _take_new(session, feed, entries[feed.id], record=served, now=now)
-            left_for_the_bot |= pending
-    if not left_for_the_bot:
-        state = {} if fetched.not_modified else {"etag": fetched.etag, "last_modified": fetched.last_modified}
-        feeds.update_source(
-            session, source_id=source.id, last_polled_at=now, next_poll_at=now + dt.timedelta(minutes=_interval(current)),
-            last_status=_source_status(fetched, entries), last_error=None, failures=0, failing_since=None, **state,
-        )
+            outcomes[feed.id] = _take_new(session, feed, entries[feed.id], now=now)
+    state = {} if fetched.not_modified else {"etag": fetched.etag, "last_modified": fetched.last_modified}
+    feeds.update_source(
+        session, source_id=source.id, last_polled_at=now, next_poll_at=now + dt.timedelta(minutes=_interval(current)),
+        last_status=_source_status(fetched, entries), last_error=None, failures=0, failing_since=None,
+        **state, **_released(),
+    )
     return _results(session, source.id, outcomes)
 
 
@@ -242,51 +259,61 @@ def _source_status(fetched: net.Fetched, entries: dict[int, Entries]) -> str:
     return f"ok: {count} entr{'y' if count == 1 else 'ies'}" if count else STATUS_NO_ENTRIES
 
 
-def _take_new(
-    session: Session, feed: FeedRecord, entries: Entries, *, record: bool, now: dt.datetime
-) -> tuple[tuple[str, list[PostCard]], bool]:
-    """((status, cards to announce), whether new entries were left unrecorded) for one subscription."""
+def _take_new(session: Session, feed: FeedRecord, entries: Entries, *, now: dt.datetime) -> tuple[str, int]:
+    """(status, entries recorded for its server to be told of) for one subscription: a primed
+    server subscription with a channel records new entries as pending, anything else as seen."""
     first: dict[str, tuple[LoadStatus, int]] = {}
     for key, outcome in entries:
         first.setdefault(key, outcome)
     seen = feeds.seen_entries(session, feed_id=feed.id, keys=first)
     new = [key for key in first if key not in seen]
-    if not record:
-        return (f"ok: {len(new)} new, left for the bot to announce" if new else "ok: nothing new", []), bool(new)
-    recorded = feeds.record_entries(session, feed_id=feed.id, entries=[(key, first[key][1]) for key in new], now=now)
-    post_ids = list(dict.fromkeys(first[key][1] for key in new if key in recorded))
-    announced = []
-    if feed.primed and feed.guild_id is not None and post_ids:  # the CLI's subscriptions announce nowhere
-        announced = cards(session, post_ids=post_ids, scope=feed.guild_id)
+    announces = feed.primed and feed.guild_id is not None and feed.channel_id is not None
+    state = AnnouncementState.PENDING if announces else AnnouncementState.SEEN
+    recorded = feeds.record_entries(
+        session, feed_id=feed.id, entries=[(key, first[key][1]) for key in new], state=state, now=now
+    )
     if not feed.primed:
         feeds.update_feed(session, feed_id=feed.id, primed=True)
     updated = sum(first[key][0] == LoadStatus.UPDATED for key in seen)
     status = f"ok: {len(new)} new, {updated} updated, {len(seen) - updated} unchanged" if first else STATUS_NO_ENTRIES
-    return (status, announced), False
+    return status, len(recorded) if announces else 0
 
 
 # --------------------------------------------------------------------------- polling
 
 
-def _subscribers(db: Database, *, source_id: int) -> tuple[SourceRecord, list[FeedRecord]] | None:
-    """The URL's state and its subscriptions as they are now (the due list may be minutes old)."""
+def _claim(
+    db: Database, *, source_id: int, owner: str, now: dt.datetime, due_only: bool
+) -> tuple[SourceRecord, list[FeedRecord]] | None:
+    """Lease the URL and read its state and subscriptions as they are now (the due list may be
+    minutes old); None when it is not ours to poll (another process has it, or polled it meanwhile)."""
     with db.session() as session:
-        source = feeds.get_source(session, source_id=source_id)
-        return None if source is None else (source, feeds.subscriptions(session, source_id=source_id))
+        source = feeds.claim_source(
+            session, source_id=source_id, owner=owner, now=now, until=now + POLL_LEASE, due_only=due_only
+        )
+        if source is None:
+            return None
+        subscribers = feeds.subscriptions(session, source_id=source_id)
+        if not subscribers:
+            feeds.release_source(session, source_id=source_id, owner=owner)
+            return None
+        return source, subscribers
 
 
 async def poll_feed(
     db: Database, http: aiohttp.ClientSession, policy: AddressPolicy, source: SourceRecord, *, now: dt.datetime,
-    announces: bool = True, timeout: float = net.FETCH_TIMEOUT, max_bytes: int = net.MAX_BYTES,
+    due_only: bool = False, may_pause: bool = True, owner: str | None = None,
+    timeout: float = net.FETCH_TIMEOUT, max_bytes: int = net.MAX_BYTES,
 ) -> list[PollResult]:
-    """Fetch one URL once and book-keep every subscription to it (one result each); whatever goes
-    wrong is recorded on the URL, never raised. `announces`: the caller tells servers (the bot)."""
-    failure = {"source_id": source.id, "now": now, "may_pause": announces}
+    """Claim one URL, fetch it once and book-keep every subscription to it (one result each); none
+    when another process is polling it (or, `due_only`, polled it since it was found due). Whatever
+    goes wrong is recorded on the URL, never raised. `may_pause`: the caller tells servers (the bot)."""
+    failure = {"source_id": source.id, "now": now, "may_pause": may_pause}
     try:
-        found = await db.call(_subscribers, source_id=source.id)
-        if found is None or not found[1]:
+        claimed = await db.call(_claim, source_id=source.id, owner=owner or lease_owner(), now=now, due_only=due_only)
+        if claimed is None:
             return []
-        fresh, subscribers = found
+        fresh, subscribers = claimed
         conditional = all(feed.primed for feed in subscribers)  # a first poll needs the entries, not a 304
         try:
             fetched = await net.fetch(
@@ -297,7 +324,7 @@ async def poll_feed(
             log.info("feed source %s (%s) failed: %s", source.id, source.url, exc)
             return await db.call(record_failure, reason=str(exc), **failure)
         return await db.call(
-            record_fetch, source=fresh, subscribers=subscribers, fetched=fetched, now=now, announces=announces
+            record_fetch, source=fresh, subscribers=subscribers, fetched=fetched, now=now, may_pause=may_pause
         )
     except asyncio.CancelledError:
         raise
@@ -312,18 +339,69 @@ async def poll_feed(
 
 async def poll_feeds(
     db: Database, http: aiohttp.ClientSession, policy: AddressPolicy, due: list[SourceRecord], *, now: dt.datetime,
-    announces: bool = True, timeout: float = net.FETCH_TIMEOUT, max_bytes: int = net.MAX_BYTES,
+    due_only: bool = False, may_pause: bool = True, timeout: float = net.FETCH_TIMEOUT, max_bytes: int = net.MAX_BYTES,
     concurrency: int = CONCURRENCY,
 ) -> list[PollResult]:
-    """Poll URLs concurrently, at most `concurrency` at a time, each once; one result per
-    subscription, in the order the URLs were given (then the subscriptions' age)."""
+    """Poll URLs concurrently, at most `concurrency` at a time, each once (each claimed just before
+    it is fetched); one result per subscription, in the order the URLs were given (then the
+    subscriptions' age). `due_only`: poll only what is still due (the bot's ticks)."""
     limit = asyncio.Semaphore(concurrency)
     unique = list({source.id: source for source in due}.values())
+    owner = lease_owner()
 
     async def one(source: SourceRecord) -> list[PollResult]:
         async with limit:
             return await poll_feed(
-                db, http, policy, source, now=now, announces=announces, timeout=timeout, max_bytes=max_bytes
+                db, http, policy, source, now=now, due_only=due_only, may_pause=may_pause, owner=owner,
+                timeout=timeout, max_bytes=max_bytes,
             )
 
     return [result for results in await asyncio.gather(*(one(source) for source in unique)) for result in results]
+
+
+# --------------------------------------------------------------------------- announcing (the outbox)
+
+
+def announcing(db: Database, *, now: dt.datetime) -> list[FeedRecord]:
+    """The server subscriptions with announcements waiting that no sender holds."""
+    with db.session() as session:
+        return feeds.announcing(session, now=now)
+
+
+def take_announcements(db: Database, *, feed_id: int, now: dt.datetime) -> Announcements | None:
+    """Take a subscription's pending announcements with a lease, as cards its server sees; None when
+    there are none (another sender has them). Entries of one post share its card; entries that will
+    never be announced - the post is gone, the subscription has no channel now - are marked done at once.
+
+    The caller sends each card, then `mark_announced` its entries; whatever it never marks is
+    taken again once the lease has run out."""
+    with db.session() as session:  # the lease is committed before anything is sent
+        feed = feeds.get_feed(session, feed_id=feed_id)
+        if feed is None:
+            return None
+        taken = feeds.take_pending(session, feed_id=feed_id, now=now, until=now + ANNOUNCE_LEASE, limit=MAX_TAKEN)
+    if not taken:
+        return None
+    by_post: dict[int, list[int]] = {}
+    for entry in taken:
+        if entry.post_id is not None and feed.channel_id is not None:
+            by_post.setdefault(entry.post_id, []).append(entry.id)
+    with db.session() as session:
+        shown = cards(session, post_ids=list(by_post)[:MAX_ANNOUNCEMENTS], scope=feed.guild_id)
+        later = list(by_post)[MAX_ANNOUNCEMENTS:]
+        kept = {card.id for card in shown} | set(later)
+        feeds.mark_sent(session, entry_ids=[e.id for e in taken if e.post_id not in kept or feed.channel_id is None])
+    if not shown and not later:
+        return None
+    return Announcements(
+        feed=feed,
+        cards=tuple((card, tuple(by_post[card.id])) for card in shown),
+        more=len(later),
+        rest=tuple(entry_id for post_id in later for entry_id in by_post[post_id]),
+    )
+
+
+def mark_announced(db: Database, *, entry_ids: list[int] | tuple[int, ...]) -> None:
+    """These announcements were sent (or given up on): never again."""
+    with db.session() as session:
+        feeds.mark_sent(session, entry_ids=entry_ids)

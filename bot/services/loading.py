@@ -2,19 +2,24 @@
 
 `postbot load`, `/load`, watched feeds, the demo and the benchmark all call `load`. A source is
 a post file, an RSS/Atom feed or a full treaty text, from a path, a URL or bytes in hand (an
-upload, a fetched feed). Each source is all or nothing, and a bad one never loses the good
-ones: sources are stored in batches that commit together (per-file transactions made loading
-~10x slower than the store allows, bench/README.md); when anything in a batch fails, the batch
-rolls back and each of its sources is stored again on its own, so only the bad one fails.
-Results are reported (and `progress` called) once their batch committed, so an interruption
-keeps, and reports, what finished.
+upload, a fetched feed). Posts are stored in batches of up to `BATCH_POSTS` that commit
+together (per-file transactions made loading ~10x slower than the store allows, bench/README.md),
+and never one transaction for a whole huge feed, so the bot beside a long load waits at most a
+batch for the database: a feed's entries may span several batches; a post file (its post with
+its comments) is all or nothing, and a treaty text is stored in its own transaction. A bad item
+never loses the good ones: when anything in a batch fails, the batch rolls back and each of its
+items (a post file, a feed entry, a treaty text) is stored again on its own, so only the bad one
+fails. Results are reported (and `progress` called) once all of a source is committed, so an
+interruption keeps, and reports, what finished.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import logging
+import time
 import urllib.request
+from collections import deque
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -28,7 +33,7 @@ from bot.ingest.post_writer import slugify
 from bot.ingest.posts import ParsedComment, ParsedPost, decode_post_bytes, parse_post
 from bot.ingest.treaties import ParsedTreaty, parse_treaty
 from bot.services.treaties import extract_quotes, store_treaty
-from bot.services.views import LoadReport, LoadStatus, SourceKind, SourceResult
+from bot.services.views import LoadReport, LoadStatus, SourceKind, SourceResult, TreatyLoadResult
 from bot.models import LIBRARY
 from bot.store.discussion import DiscordComment, add_comments
 from bot.store.posts import CommentRow, PostRow, discord_signatures, upsert_post
@@ -37,7 +42,8 @@ log = logging.getLogger(__name__)
 
 MAX_SOURCE_BYTES = 20 * 1024 * 1024
 FETCH_TIMEOUT = 20
-BATCH_SOURCES = 200  # parsed sources stored per transaction
+BATCH_POSTS = 500  # posts stored per transaction; a feed's entries may span several
+SQLITE_TURN = 0.05  # seconds SQLite's write lock is left free between two batches, for writers waiting on it
 SKIPPED_SUFFIXES = {".db", ".db-wal", ".db-shm", ".sqlite", ".json", ".md"}
 
 
@@ -58,6 +64,23 @@ class _Parsed:
     result: SourceResult
     posts: list[ParsedPost] = field(default_factory=list)
     treaty: ParsedTreaty | None = None
+    stored: dict[int, tuple[LoadStatus, int]] = field(default_factory=dict)  # post index -> outcome, once committed
+    failures: list[tuple[int, str]] = field(default_factory=list)  # (post index, why) of what could not be stored
+    unsettled: int = 0  # posts (and a treaty text) neither committed nor failed yet
+
+    def finish(self) -> SourceResult:
+        """The result once everything of the source is settled: what was stored, and what failed."""
+        result = self.result
+        result.posts = [self.stored[index] for index in sorted(self.stored)]
+        if self.failures and result.error is None:
+            index, reason = self.failures[0]
+            if result.kind != SourceKind.FEED:
+                result.error = reason
+            else:
+                entry = f"entry {index + 1} (“{' '.join(self.posts[index].title.split())[:80]}”)"
+                many = f"{len(self.failures)} of {len(self.posts)} entries were not stored; the first, " if len(self.failures) > 1 else ""
+                result.error = f"{many}{entry}: {reason}"
+        return result
 
 
 # --------------------------------------------------------------------------- reading and parsing
@@ -86,7 +109,12 @@ def expand_sources(sources: Iterable[str | Source]) -> list[Source]:
 
 
 def _too_large() -> SourceError:
-    return SourceError(f"larger than {MAX_SOURCE_BYTES // (1024 * 1024)} MB; not a post, feed or treaty file")
+    return SourceError(f"larger than {MAX_SOURCE_BYTES // (1024 * 1024)} MB, the limit for a post, feed or treaty file")
+
+
+def shown_name(name: str) -> str:
+    """A path as reports and the store name it: bytes that are not UTF-8 become escapes (\\xe9)."""
+    return name.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
 
 
 def read_source(name: str) -> bytes:
@@ -99,12 +127,13 @@ def read_source(name: str) -> bytes:
         except OSError as exc:
             raise SourceError(f"could not fetch: {exc}") from None
     else:
-        path = Path(name)
-        if not path.exists():
-            raise SourceError("no such file or directory")
-        if path.stat().st_size > MAX_SOURCE_BYTES:
-            raise _too_large()
-        data = path.read_bytes()
+        try:
+            with open(name, "rb") as file:  # never more than the limit: /dev/zero or a FIFO has no size
+                data = file.read(MAX_SOURCE_BYTES + 1)
+        except FileNotFoundError:
+            raise SourceError("no such file or directory") from None
+        except OSError as exc:
+            raise SourceError(f"could not read it: {exc.strerror or exc}") from None
     if len(data) > MAX_SOURCE_BYTES:
         raise _too_large()
     return data
@@ -112,7 +141,7 @@ def read_source(name: str) -> bytes:
 
 def _parse(source: Source) -> _Parsed:
     """Read and tell what a source is; a failure is recorded in the result, never raised."""
-    parsed = _Parsed(SourceResult(source=source.name))
+    parsed = _Parsed(SourceResult(source=shown_name(source.name)))
     result = parsed.result
     try:
         data = read_source(source.name) if source.data is None else source.data
@@ -207,41 +236,135 @@ def _store_post(session: Session, post: ParsedPost, *, loaded_from: str, options
     return status, post_id
 
 
-def _store(session: Session, batch: list[_Parsed], options: _Options) -> None:
-    """Store parsed sources in the session's transaction; quotes are found once for all of them."""
+@dataclass(frozen=True)
+class _Piece:
+    """What a batch stores of one source: its posts [start, stop), or its treaty text."""
+
+    item: _Parsed
+    start: int = 0
+    stop: int = 0
+
+    @property
+    def treaty(self) -> bool:
+        return self.item.treaty is not None
+
+    @property
+    def size(self) -> int:
+        """How much of the source it settles: its posts, or 1 for the treaty text."""
+        return self.stop - self.start + self.treaty
+
+    def items(self) -> list[_Piece]:
+        """The piece as items to store one by one: each feed entry alone; a post file or a treaty text whole."""
+        return [self] if self.stop - self.start <= 1 else [_Piece(self.item, i, i + 1) for i in range(self.start, self.stop)]
+
+    def keep(self, outcome: list[tuple[LoadStatus, int]], treaty: TreatyLoadResult | None) -> None:
+        """Its transaction committed."""
+        self.item.stored.update(zip(range(self.start, self.stop), outcome))
+        if treaty is not None:
+            self.item.result.treaty = treaty
+        self.item.unsettled -= self.size
+
+    def fail(self, exc: Exception) -> None:
+        """It failed on its own."""
+        where = self.item.result.source + (f" (entry {self.start + 1})" if self.item.result.kind == SourceKind.FEED else "")
+        if isinstance(exc, UserFacingError):
+            reason = str(exc)
+        else:
+            log.error("storing %s failed", where, exc_info=exc)
+            reason = f"could not store: {exc.__class__.__name__}: {exc}"
+        self.item.failures.append((self.start, reason))
+        self.item.unsettled -= self.size
+
+
+_Stored = tuple[list[tuple[LoadStatus, int]], TreatyLoadResult | None]
+
+
+def _store(session: Session, batch: list[_Piece], options: _Options) -> list[_Stored]:
+    """Store the pieces in the session's transaction; quotes are found once for all of them.
+    Returns what each piece stored, to keep once the transaction committed."""
     changed: list[int] = []
-    for item in batch:
-        outcome = [_store_post(session, p, loaded_from=item.result.source, options=options) for p in item.posts]
-        item.result.posts = outcome
+    stored: list[_Stored] = []
+    for piece in batch:
+        item = piece.item
+        outcome = [_store_post(session, p, loaded_from=item.result.source, options=options) for p in item.posts[piece.start : piece.stop]]
         changed += [post_id for status, post_id in outcome if status != LoadStatus.UNCHANGED]
-        if item.treaty is not None:
+        treaty = None
+        if piece.treaty:
             name = options.treaty_name or " ".join(item.treaty.title.split())
-            item.result.treaty = store_treaty(session, parsed=item.treaty, name=name, now=options.now)
+            treaty = store_treaty(session, parsed=item.treaty, name=name, now=options.now)
+        stored.append((outcome, treaty))
     extract_quotes(session, post_ids=changed, now=options.now)
+    return stored
 
 
-def _store_batch(db: Database, batch: list[_Parsed], options: _Options) -> None:
+def _store_batch(db: Database, batch: list[_Piece], options: _Options) -> None:
+    """One transaction; when it fails, each of its items is stored again on its own, so only the bad one fails."""
     try:
         with db.session() as session:
-            _store(session, batch, options)
-        return
+            stored = _store(session, batch, options)
     except Exception as exc:
-        for item in batch:
-            item.result.posts, item.result.treaty = [], None
-        if len(batch) == 1:
-            _record_store_error(batch[0], exc)
+        items = [one for piece in batch for one in piece.items()]
+        if len(items) == 1:
+            items[0].fail(exc)
             return
-        log.info("a batch of %d sources failed; storing them one by one", len(batch))
-    for item in batch:
-        _store_batch(db, [item], options)
-
-
-def _record_store_error(item: _Parsed, exc: Exception) -> None:
-    if isinstance(exc, UserFacingError):
-        item.result.error = str(exc)
+        log.info("a batch of %d items failed; storing them one by one", len(items))
+        for one in items:
+            _store_batch(db, [one], options)
         return
-    log.error("storing %s failed", item.result.source, exc_info=exc)
-    item.result.error = f"could not store: {exc.__class__.__name__}: {exc}"
+    for piece, (outcome, treaty) in zip(batch, stored):
+        piece.keep(outcome, treaty)
+
+
+class _Batches:
+    """Pieces waiting for their transaction, and sources waiting to be reported (in source order)."""
+
+    def __init__(self, db: Database, options: _Options, *, size: int, report: LoadReport, progress: Callable[[SourceResult], None] | None):
+        self.db, self.options, self.size, self.report, self.progress = db, options, max(1, size), report, progress
+        self.batch: list[_Piece] = []
+        self.posts = 0  # in the batch
+        self.unreported: deque[_Parsed] = deque()
+        self.committed_at: float | None = None
+
+    def add(self, item: _Parsed) -> None:
+        self.unreported.append(item)
+        if item.result.failed:
+            return
+        if item.treaty is not None:
+            self.store()  # a treaty text finds every post's quotes again: after what came before it, on its own
+            item.unsettled = 1
+            self.batch.append(_Piece(item))
+            self.store()
+            return
+        item.unsettled = len(item.posts)
+        start = 0
+        while start < len(item.posts):
+            stop = min(len(item.posts), start + self.size - self.posts)
+            self.batch.append(_Piece(item, start, stop))
+            self.posts += stop - start
+            start = stop
+            if self.posts >= self.size:
+                self.store()
+
+    def store(self) -> None:
+        """Commit the batch, then report every source now settled whose turn it is."""
+        if self.batch:
+            self._take_turns()
+            _store_batch(self.db, self.batch, self.options)
+            self.committed_at = time.monotonic()
+            self.batch, self.posts = [], 0
+        while self.unreported and self.unreported[0].unsettled == 0:
+            result = self.unreported.popleft().finish()
+            self.report.results.append(result)
+            if self.progress:
+                self.progress(result)
+
+    def _take_turns(self) -> None:
+        """SQLite has one write lock and no queue for it: a writer waiting for it (the bot) retries on
+        a timer, so it would rarely catch the moment between two batches. Leave it free a little."""
+        if self.committed_at is not None and self.db.dialect == "sqlite":
+            left = SQLITE_TURN - (time.monotonic() - self.committed_at)
+            if left > 0:
+                time.sleep(left)
 
 
 def load(
@@ -252,36 +375,19 @@ def load(
     scope: int | None = None,
     progress: Callable[[SourceResult], None] | None = None,
     treaty_name: str | None = None,
-    batch_size: int = BATCH_SOURCES,
+    batch_size: int = BATCH_POSTS,
 ) -> LoadReport:
     """Load every source (directories recursively); see the module doc for the guarantees.
 
     `scope`: where the posts go. None (the operator's files) means as each file says: a "Server:"
     line puts a post in that server, else it goes to the library; a server's id puts everything
     there (an upload, a server's feed, `postbot load --server`). `treaty_name` names a treaty text
-    among the sources (default: its title line).
+    among the sources (default: its title line). `batch_size`: posts per transaction.
     """
     db.upgrade()
-    options = _Options(now=now, scope=scope, treaty_name=treaty_name)
     report = LoadReport()
-    pending: list[_Parsed] = []
-
-    def flush() -> None:
-        storable = [p for p in pending if not p.result.failed]
-        if storable:
-            _store_batch(db, storable, options)
-        for item in pending:
-            report.results.append(item.result)
-            if progress:
-                progress(item.result)
-        pending.clear()
-
+    batches = _Batches(db, _Options(now=now, scope=scope, treaty_name=treaty_name), size=batch_size, report=report, progress=progress)
     for source in expand_sources(sources):
-        parsed = _parse(source)
-        if parsed.treaty is not None:
-            flush()  # a treaty text finds every post's quotes again: after what came before it
-        pending.append(parsed)
-        if parsed.treaty is not None or sum(not p.result.failed for p in pending) >= batch_size:
-            flush()
-    flush()
+        batches.add(_parse(source))
+    batches.store()
     return report

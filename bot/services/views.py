@@ -21,7 +21,7 @@ from bot.store.posts import LoadStatus, PostRef, StoredComment, StoredPost
 from bot.store.search import HitKind
 
 __all__ = [
-    "ArticleAnswer", "ArticleEntry", "LoadReport", "SourceKind", "SourceResult", "ArticleSource", "Choice", "CollectMode", "CommentOrigin", "CommentRef",
+    "Announcements", "ArticleAnswer", "ArticleEntry", "LoadReport", "SourceKind", "SourceResult", "ArticleSource", "Choice", "CollectMode", "CommentOrigin", "CommentRef",
     "DigestJob", "DigestStatus", "DigestView", "FeedRecord", "HitKind", "LoadStatus", "PollResult", "PostCard",
     "PostPage", "PostRef", "Run", "SavedComment", "SearchHit", "Snippet", "SourceRecord", "StatusInfo", "StoredComment",
     "StoredPost", "Subscription", "ThreadRef", "TreatyArticles", "TreatyLoadResult", "number_ranges",
@@ -262,6 +262,17 @@ class SearchHit:
     article: str | None = None  # an article's label ("4", "IV")
 
 
+@dataclass(frozen=True)
+class Announcements:
+    """A subscription's pending announcements, taken by one sender with a lease: each card with the
+    entries it announces (marked sent once it is), then `more` posts said in one line (entries `rest`)."""
+
+    feed: FeedRecord
+    cards: tuple[tuple[PostCard, tuple[int, ...]], ...]
+    more: int = 0
+    rest: tuple[int, ...] = ()
+
+
 @dataclass
 class PollResult:
     """One poll of one subscription (its URL is fetched once for all of them). `feed` is None
@@ -269,6 +280,6 @@ class PollResult:
 
     feed: FeedRecord | None
     ok: bool
-    new_posts: list[PostCard] = field(default_factory=list)  # entries new to it, to announce
+    to_announce: int = 0  # entries new to it, recorded as pending for its server to be told of
     paused_now: bool = False  # this poll paused the feed: tell its server
     status: str | None = None  # what the poll did for this subscription: "ok: 1 new, 0 updated, 53 unchanged"

@@ -2,7 +2,11 @@
 
 The run's unique (channel, local date) row is the exactly-once claim: `claim_run` inserts it
 with ON CONFLICT DO NOTHING, so of several claimers (two processes, a restart, `/digest now`)
-exactly one gets its id back; a failed run is taken again only by a conditional UPDATE.
+exactly one gets its id back. A claim is a lease (`lease_until`): its sender renews it with each
+message it records (`record_sent`), and a run still claimed after its lease ran out was lost with
+its process. A failed run and a lost claim are taken again only by a conditional UPDATE, which
+matches for one caller and bumps `attempts`: the claim's token, which every later write of the
+sender must still match (a sender that lost its claim to a taker can no longer write).
 """
 
 from __future__ import annotations
@@ -11,7 +15,7 @@ import datetime as dt
 import zoneinfo
 from dataclasses import dataclass
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, or_, select, update
 from sqlmodel import Session
 
 from bot.models import DigestRun, DigestStatus, DigestSubscription
@@ -57,6 +61,8 @@ class Run:
     until: dt.datetime | None
     claimed_at: dt.datetime
     finished_at: dt.datetime | None
+    lease_until: dt.datetime | None = None  # a claim not renewed by then was lost: another may take it over
+    messages_sent: int = 0  # of the digest's messages, how many went out (a taker sends the rest)
 
 
 def _subscription(row: DigestSubscription) -> Subscription:
@@ -86,6 +92,8 @@ def _run(row: DigestRun) -> Run:
         until=row.until,
         claimed_at=row.claimed_at,
         finished_at=row.finished_at,
+        lease_until=row.lease_until,
+        messages_sent=row.messages_sent,
     )
 
 
@@ -132,30 +140,58 @@ def subscriptions(session: Session, *, guild_id: int | None = None) -> list[Subs
 
 
 def claim_run(
-    session: Session, *, guild_id: int, channel_id: int, local_date: dt.date, since: dt.datetime, now: dt.datetime, retry_failed: bool
+    session: Session, *, guild_id: int, channel_id: int, local_date: dt.date, since: dt.datetime, now: dt.datetime,
+    lease_until: dt.datetime, retry_failed: bool,
 ) -> Run | None:
-    """Claim (channel, local date) for this caller; None when someone else has it.
+    """Claim (channel, local date) for this caller until `lease_until`; None when someone else has it.
 
-    Inserting the unique row is the claim; a failed run is claimed again (a retry) by exactly one
-    caller: the UPDATE only matches while the row still says "failed".
+    Inserting the unique row is the claim. A failed run (when `retry_failed`) is claimed again, as a
+    new digest up to now; a lost claim (still "claimed", its lease run out) is taken over as it was,
+    its messages already sent kept. Each UPDATE matches only while the row still says so, so
+    exactly one caller gets it; on PostgreSQL a second one waits for the first's row lock, then
+    sees the new lease and matches nothing.
     """
     run_id = session.execute(
         insert_or_ignore(session, DigestRun)
         .values(
             guild_id=guild_id, channel_id=channel_id, local_date=local_date, status=DigestStatus.CLAIMED,
-            attempts=1, post_count=0, since=since, until=now, claimed_at=now,
+            attempts=1, post_count=0, since=since, until=now, claimed_at=now, lease_until=lease_until, messages_sent=0,
         )
         .on_conflict_do_nothing(index_elements=["channel_id", "local_date"])
         .returning(DigestRun.id)
     ).scalar()
+    mine = (DigestRun.channel_id == channel_id, DigestRun.local_date == local_date)
     if run_id is None and retry_failed:
         run_id = session.execute(
             update(DigestRun)
-            .where(DigestRun.channel_id == channel_id, DigestRun.local_date == local_date, DigestRun.status == DigestStatus.FAILED)
-            .values(status=DigestStatus.CLAIMED, attempts=DigestRun.attempts + 1, since=since, until=now, claimed_at=now)
+            .where(*mine, DigestRun.status == DigestStatus.FAILED)
+            .values(
+                status=DigestStatus.CLAIMED, attempts=DigestRun.attempts + 1, since=since, until=now, claimed_at=now,
+                lease_until=lease_until, messages_sent=0,
+            )
+            .returning(DigestRun.id)
+        ).scalar()
+    if run_id is None:
+        run_id = session.execute(
+            update(DigestRun)
+            .where(*mine, DigestRun.status == DigestStatus.CLAIMED, or_(DigestRun.lease_until.is_(None), DigestRun.lease_until <= now))
+            .values(attempts=DigestRun.attempts + 1, lease_until=lease_until)
             .returning(DigestRun.id)
         ).scalar()
     return get_run(session, run_id=run_id) if run_id is not None else None
+
+
+def record_sent(session: Session, *, run_id: int, attempts: int, messages_sent: int, lease_until: dt.datetime) -> bool:
+    """The claimed run's first `messages_sent` messages went out; its lease now runs until `lease_until`.
+
+    False (nothing written) when the claim is no longer this sender's: its lease ran out and another
+    caller took it over (`attempts` moved on), or it was finished."""
+    return session.execute(
+        update(DigestRun)
+        .where(DigestRun.id == run_id, DigestRun.status == DigestStatus.CLAIMED, DigestRun.attempts == attempts)
+        .values(messages_sent=messages_sent, lease_until=lease_until)
+        .returning(DigestRun.id)
+    ).scalar() is not None
 
 
 def record_skipped(session: Session, *, guild_id: int, channel_id: int, local_date: dt.date, now: dt.datetime, reason: str) -> bool:
@@ -172,14 +208,23 @@ def record_skipped(session: Session, *, guild_id: int, channel_id: int, local_da
     return inserted is not None
 
 
-def finish_run(session: Session, *, run_id: int, status: DigestStatus, now: dt.datetime, reason: str | None = None, post_count: int = 0) -> None:
-    session.execute(
-        update(DigestRun).where(DigestRun.id == run_id).values(status=status, reason=reason, post_count=post_count, finished_at=now)
-    )
+def finish_run(
+    session: Session, *, run_id: int, status: DigestStatus, now: dt.datetime, reason: str | None = None, post_count: int = 0,
+    attempts: int | None = None, messages_sent: int | None = None,
+) -> bool:
+    """Record how a claimed run ended. With `attempts` (the claim's token), only while the claim is
+    still that one's; False when it was not (then nothing is written)."""
+    query = update(DigestRun).where(DigestRun.id == run_id)
+    if attempts is not None:
+        query = query.where(DigestRun.status == DigestStatus.CLAIMED, DigestRun.attempts == attempts)
+    values = {"status": status, "reason": reason, "post_count": post_count, "finished_at": now, "lease_until": None}
+    if messages_sent is not None:
+        values["messages_sent"] = messages_sent
+    return session.execute(query.values(**values).returning(DigestRun.id)).scalar() is not None
 
 
 def get_run(session: Session, *, run_id: int) -> Run | None:
-    row = session.get(DigestRun, run_id)
+    row = session.execute(select(DigestRun).where(DigestRun.id == run_id).execution_options(populate_existing=True)).scalar_one_or_none()
     return _run(row) if row else None
 
 

@@ -1,6 +1,12 @@
 """Watched feeds: the URLs (`FeedSource`, fetched once per poll whatever watches them), each
 server's (or the CLI's, guild None) subscription to one (`Feed`), and what each subscription has
-seen (`FeedEntry`), so every subscription is told of an entry once whoever loaded it first."""
+seen (`FeedEntry`), so every subscription is told of an entry once whoever loaded it first.
+
+Two leases make that hold across processes: a URL is claimed (`claim_source`) before it is fetched,
+so one process polls it; and `FeedEntry` is an outbox, an entry to announce being pending until a
+sender that took it with a lease (`take_pending`) has sent it (`mark_sent`). PostgreSQL takes rows
+with `FOR UPDATE SKIP LOCKED`; SQLite, whose writers queue one at a time, with a conditional UPDATE.
+"""
 
 from __future__ import annotations
 
@@ -8,10 +14,10 @@ import datetime as dt
 from collections.abc import Iterable
 from dataclasses import dataclass, fields
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import delete, func, or_, select, update
 from sqlmodel import Session
 
-from bot.models import Feed, FeedEntry, FeedSource
+from bot.models import AnnouncementState, Feed, FeedEntry, FeedSource
 from bot.store._sql import chunks, insert_or_ignore
 
 ENTRY_ROWS = 200  # feed entries per statement
@@ -61,6 +67,14 @@ class FeedRecord:
         """The URL this subscription polls, as `poll_feeds` takes it."""
         values = {f.name: getattr(self, f.name) for f in fields(SourceRecord) if f.name != "id"}
         return SourceRecord(id=self.source_id, **values)
+
+
+@dataclass(frozen=True)
+class PendingEntry:
+    """An entry a sender has taken to announce: it holds it until its lease runs out."""
+
+    id: int
+    post_id: int | None  # None: the post was deleted meanwhile
 
 
 _SOURCE_FIELDS = [f.name for f in fields(SourceRecord)]
@@ -176,14 +190,44 @@ def delete_source_if_unwatched(session: Session, *, source_id: int) -> bool:
     return bool(session.execute(delete(FeedSource).where(FeedSource.id == source_id)).rowcount)
 
 
+def _due(now: dt.datetime) -> list:
+    return [FeedSource.paused.is_(False), or_(FeedSource.next_poll_at.is_(None), FeedSource.next_poll_at <= now)]
+
+
 def due_sources(session: Session, *, now: dt.datetime) -> list[SourceRecord]:
     """URLs to fetch now: not paused, and never polled or past their next poll time."""
-    query = (
-        select(FeedSource)
-        .where(FeedSource.paused.is_(False), (FeedSource.next_poll_at.is_(None)) | (FeedSource.next_poll_at <= now))
-        .order_by(FeedSource.next_poll_at, FeedSource.id)
-    )
+    query = select(FeedSource).where(*_due(now)).order_by(FeedSource.next_poll_at, FeedSource.id)
     return [_source(s) for s in session.execute(query).scalars()]
+
+
+def _locking(session: Session, query):
+    """Rows another transaction is taking are skipped on PostgreSQL; SQLite has one writer at a time."""
+    return query.with_for_update(skip_locked=True) if session.get_bind().dialect.name == "postgresql" else query
+
+
+def claim_source(
+    session: Session, *, source_id: int, owner: str, now: dt.datetime, until: dt.datetime, due_only: bool
+) -> SourceRecord | None:
+    """Lease a URL to poll it, unless another process holds it (or, with `due_only`, it is no longer
+    due: polled meanwhile). None when it is not this caller's to poll."""
+    free = or_(FeedSource.lease_until.is_(None), FeedSource.lease_until <= now)
+    conditions = [FeedSource.id == source_id, free, *(_due(now) if due_only else ())]
+    chosen = _locking(session, select(FeedSource.id).where(*conditions))
+    statement = (
+        update(FeedSource)
+        .where(FeedSource.id.in_(chosen), *conditions)
+        .values(lease_until=until, leased_by=owner)
+        .returning(*FeedSource.__table__.columns)
+        .execution_options(synchronize_session=False)
+    )
+    row = session.execute(statement).first()
+    return _source(row) if row is not None else None
+
+
+def release_source(session: Session, *, source_id: int, owner: str) -> None:
+    """Give a lease back (a poll that found nothing to do)."""
+    statement = update(FeedSource).where(FeedSource.id == source_id, FeedSource.leased_by == owner)
+    session.execute(statement.values(lease_until=None, leased_by=None).execution_options(synchronize_session=False))
 
 
 # --------------------------------------------------------------------------- entries seen
@@ -198,11 +242,17 @@ def seen_entries(session: Session, *, feed_id: int, keys: Iterable[str]) -> set[
     return seen
 
 
-def record_entries(session: Session, *, feed_id: int, entries: list[tuple[str, int]], now: dt.datetime) -> set[str]:
-    """Mark (entry key, post id) pairs seen; returns the keys this call recorded, so two polls
-    racing on one subscription never both announce an entry."""
+def record_entries(
+    session: Session, *, feed_id: int, entries: list[tuple[str, int]], now: dt.datetime,
+    state: AnnouncementState = AnnouncementState.SEEN,
+) -> set[str]:
+    """Record (entry key, post id) pairs as seen, or as pending announcements; returns the keys this
+    call recorded: an entry recorded already (two polls racing) is left as it is, never an error."""
     recorded: set[str] = set()
-    rows = [{"feed_id": feed_id, "entry_key": key, "post_id": post_id, "created_at": now} for key, post_id in entries]
+    rows = [
+        {"feed_id": feed_id, "entry_key": key, "post_id": post_id, "created_at": now, "state": state}
+        for key, post_id in entries
+    ]
     for start in range(0, len(rows), ENTRY_ROWS):
         statement = (
             insert_or_ignore(session, FeedEntry)
@@ -212,3 +262,40 @@ def record_entries(session: Session, *, feed_id: int, entries: list[tuple[str, i
         )
         recorded.update(session.execute(statement).scalars())
     return recorded
+
+
+# --------------------------------------------------------------------------- the outbox
+
+
+def _takeable(now: dt.datetime) -> list:
+    return [FeedEntry.state == AnnouncementState.PENDING, or_(FeedEntry.lease_until.is_(None), FeedEntry.lease_until <= now)]
+
+
+def announcing(session: Session, *, now: dt.datetime) -> list[FeedRecord]:
+    """The servers' subscriptions with announcements waiting that no sender holds, oldest first."""
+    waiting = select(FeedEntry.feed_id).where(*_takeable(now)).distinct()
+    return _records(session, _joined().where(Feed.id.in_(waiting), Feed.guild_id.is_not(None)).order_by(Feed.id))
+
+
+def take_pending(
+    session: Session, *, feed_id: int, now: dt.datetime, until: dt.datetime, limit: int
+) -> list[PendingEntry]:
+    """Lease up to `limit` of a subscription's pending entries, in the order they were recorded;
+    what another sender holds is left to it."""
+    conditions = [FeedEntry.feed_id == feed_id, *_takeable(now)]
+    chosen = _locking(session, select(FeedEntry.id).where(*conditions).order_by(FeedEntry.id).limit(limit))
+    statement = (
+        update(FeedEntry)
+        .where(FeedEntry.id.in_(chosen), *conditions)
+        .values(lease_until=until)
+        .returning(FeedEntry.id, FeedEntry.post_id)
+        .execution_options(synchronize_session=False)
+    )
+    return sorted((PendingEntry(id=row.id, post_id=row.post_id) for row in session.execute(statement)), key=lambda e: e.id)
+
+
+def mark_sent(session: Session, *, entry_ids: Iterable[int]) -> None:
+    """These announcements went out (or never will): they are done."""
+    for part in chunks(sorted(set(entry_ids))):
+        statement = update(FeedEntry).where(FeedEntry.id.in_(part)).values(state=AnnouncementState.SENT, lease_until=None)
+        session.execute(statement.execution_options(synchronize_session=False))

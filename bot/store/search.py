@@ -119,28 +119,32 @@ def _sqlite_search(session: Session, terms: list[str], *, any_term: bool, limit:
 
 # --------------------------------------------------------------------------- PostgreSQL (tsvector)
 
-# As on SQLite, only the newest RANKED_PER_KIND matches are ranked (ids grow with time).
+# As on SQLite, only the newest RANKED_PER_KIND matches are ranked (ids grow with time). A post's
+# or comment's vector holds its scope as a lexeme ("scope:0", migration 0006), so a server's
+# matches are one GIN lookup; they are gathered first (MATERIALIZED: walking the primary key
+# backwards, the planner's favourite for LIMIT, reads 20 servers' rows to find one's) and the
+# newest of them ranked.
 _PG = {
-    POST: """
+    POST: """{with}
         SELECT p.id, top.score, p.title, ts_headline('english', p.title, {q}, :title_options),
                ts_headline('english', p.body, {q}, :options), p.id, p.date, NULL, NULL
-        FROM (SELECT id, ts_rank(search_vector, {q}) AS score
-              FROM (SELECT id, search_vector FROM post WHERE search_vector @@ {q} {scoped} ORDER BY id DESC LIMIT :ranked) AS recent
+        FROM (SELECT x.id, ts_rank(x.search_vector, {q}) AS score
+              FROM ({recent}) AS recent JOIN post AS x ON x.id = recent.id
               ORDER BY score DESC LIMIT :limit) AS top
         JOIN post AS p ON p.id = top.id
     """,
-    COMMENT: """
+    COMMENT: """{with}
         SELECT c.id, top.score, p.title, NULL, ts_headline('english', c.text, {q}, :options), p.id, p.date, c.author, NULL
-        FROM (SELECT id, ts_rank(search_vector, {q}) AS score
-              FROM (SELECT id, search_vector FROM comment WHERE search_vector @@ {q} {scoped} ORDER BY id DESC LIMIT :ranked) AS recent
+        FROM (SELECT x.id, ts_rank(x.search_vector, {q}) AS score
+              FROM ({recent}) AS recent JOIN comment AS x ON x.id = recent.id
               ORDER BY score DESC LIMIT :limit) AS top
         JOIN comment AS c ON c.id = top.id
         JOIN post AS p ON p.id = c.post_id
     """,
-    ARTICLE: """
+    ARTICLE: """{with}
         SELECT a.id, top.score, t.name, NULL, ts_headline('english', a.text, {q}, :options), NULL, NULL, NULL, a.label
-        FROM (SELECT id, ts_rank(search_vector, {q}) AS score
-              FROM (SELECT id, search_vector FROM article WHERE search_vector @@ {q} ORDER BY id DESC LIMIT :ranked) AS recent
+        FROM (SELECT x.id, ts_rank(x.search_vector, {q}) AS score
+              FROM ({recent}) AS recent JOIN article AS x ON x.id = recent.id
               ORDER BY score DESC LIMIT :limit) AS top
         JOIN article AS a ON a.id = top.id
         JOIN treaty AS t ON t.id = a.treaty_id
@@ -148,22 +152,28 @@ _PG = {
 }
 
 
+def _pg_sql(kind: HitKind, tsquery: str, scope: int | None) -> str:
+    table = str(kind)
+    if scope is None or kind == ARTICLE:  # treaty texts are everyone's
+        recent = f"SELECT id FROM {table} WHERE search_vector @@ {tsquery} ORDER BY id DESC LIMIT :ranked"
+        return _PG[kind].format(**{"with": "", "q": tsquery, "recent": recent})
+    gather = f"WITH matches AS MATERIALIZED (SELECT id FROM {table} WHERE search_vector @@ ({tsquery} && CAST(:visible AS tsquery)))"
+    recent = "SELECT id FROM matches ORDER BY id DESC LIMIT :ranked"
+    return _PG[kind].format(**{"with": gather, "q": tsquery, "recent": recent})
+
+
 def _pg_search(session: Session, terms: list[str], *, any_term: bool, limit: int, scope: int | None) -> list[SearchRow]:
     """plainto_tsquery never fails on any text; OR combines one tsquery per term."""
     params: dict = {"options": _HEADLINE_OPTIONS, "title_options": _TITLE_OPTIONS, "limit": limit, "ranked": RANKED_PER_KIND}
-    scoped = "" if scope is None else "AND scope IN (0, :scope)"
-    params["scope"] = scope
+    if scope is not None:
+        params["visible"] = " | ".join(f"'scope:{s}'" for s in sorted({LIBRARY, scope}))
     if any_term:
         params |= {f"t{i}": t for i, t in enumerate(terms)}
         tsquery = "(" + " || ".join(f"plainto_tsquery('english', :t{i})" for i in range(len(terms))) + ")"
     else:
         params["t"] = " ".join(terms)
         tsquery = "plainto_tsquery('english', :t)"
-    return [
-        hit
-        for kind, sql in _PG.items()
-        for hit in _rows(kind, session.execute(text(sql.format(q=tsquery, scoped=scoped)), params).all())
-    ]
+    return [hit for kind in _PG for hit in _rows(kind, session.execute(text(_pg_sql(kind, tsquery, scope)), params).all())]
 
 
 def _rows(kind: HitKind, rows) -> list[SearchRow]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from sqlmodel import Session
 
 from bot.models import BotState
+from bot.store._sql import insert_or_ignore
 
 
 def get_state(session: Session, *, key: str) -> str | None:
@@ -13,8 +14,6 @@ def get_state(session: Session, *, key: str) -> str | None:
 
 
 def set_state(session: Session, *, key: str, value: str) -> None:
-    row = session.get(BotState, key)
-    if row is None:
-        session.add(BotState(key=key, value=value))
-    else:
-        row.value = value
+    """Insert or replace; safe when two processes start at once (no IntegrityError)."""
+    statement = insert_or_ignore(session, BotState).values(key=key, value=value)
+    session.execute(statement.on_conflict_do_update(index_elements=["key"], set_={"value": value}))
