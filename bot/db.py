@@ -21,7 +21,8 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import create_engine, event
 from sqlalchemy.engine import Engine, make_url
-from sqlalchemy.pool import NullPool, StaticPool
+from sqlalchemy.exc import InterfaceError, OperationalError
+from sqlalchemy.pool import NullPool, QueuePool, StaticPool
 from sqlmodel import Session
 
 log = logging.getLogger(__name__)
@@ -34,9 +35,26 @@ MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 # normally well under a second; this only bounds a pathological one. Commands that write defer
 # first, and a deferred interaction may answer for 15 minutes, so waiting is better than failing.
 SQLITE_BUSY_TIMEOUT = 30.0
+# PostgreSQL: connections this process keeps (Settings.database_pool_size; it never opens more), how
+# long a new one may take, and how long a use case waits for a free one.
+POOL_SIZE = 5
+CONNECT_TIMEOUT = 10
+POOL_TIMEOUT = 30.0
+# When PostgreSQL stops answering while the bot runs (a restart, a fail-over, the network), a use
+# case is tried again after these pauses before its error is raised (a command then apologises, a
+# loop's tick fails and the next tick tries again). A use case is one transaction (or several that
+# are each safe to repeat: claims and leases), so a connection lost midway rolled its work back.
+RETRY_DELAYS = (0.5, 1.0, 2.0, 4.0, 8.0)
+MIGRATION_LOCK = 0x706F7374626F74  # pg_advisory_lock key ("postbot"): one process migrates at a time
 
 
-def make_engine(url: str, *, migrating: bool = False) -> Engine:
+def reason(exc: BaseException) -> str:
+    """The first line of a database error (the driver's own message), without SQLAlchemy's notes."""
+    text = str(getattr(exc, "orig", None) or exc)
+    return next((line.strip() for line in text.splitlines() if line.strip()), exc.__class__.__name__)
+
+
+def make_engine(url: str, *, migrating: bool = False, pool_size: int = POOL_SIZE) -> Engine:
     """An engine tuned per backend: SQLite gets WAL, foreign keys and a busy timeout.
 
     `migrating`: an engine for Alembic alone. On SQLite it makes DDL transactional (pysqlite
@@ -46,7 +64,12 @@ def make_engine(url: str, *, migrating: bool = False) -> Engine:
     """
     parsed = make_url(url)
     if parsed.get_backend_name() != "sqlite":
-        return create_engine(url, pool_pre_ping=True, **({'poolclass': NullPool} if migrating else {}))
+        if migrating:
+            return create_engine(url, poolclass=NullPool, connect_args={"connect_timeout": CONNECT_TIMEOUT})
+        return create_engine(
+            url, pool_pre_ping=True, pool_size=pool_size, max_overflow=0, pool_timeout=POOL_TIMEOUT,
+            connect_args={"connect_timeout": CONNECT_TIMEOUT},
+        )
     database = parsed.database or ""
     if database and database != ":memory:":
         Path(database).parent.mkdir(parents=True, exist_ok=True)
@@ -84,9 +107,11 @@ def alembic_config(engine: Engine) -> Config:
 class Database:
     """One per process: owns the engine; `session()` for store code, `run()` from async code."""
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, *, pool_size: int = POOL_SIZE, retry_delays: tuple[float, ...] = RETRY_DELAYS) -> None:
         self.url = url
-        self.engine = make_engine(url)
+        self.engine = make_engine(url, pool_size=pool_size)
+        # SQLite is a local file: an error there is not a server that went away.
+        self.retry_delays = retry_delays if self.engine.dialect.name == "postgresql" else ()
         self._upgraded = False
         self._lock = threading.Lock()
 
@@ -112,25 +137,64 @@ class Database:
                 return
             config = alembic_config(self.engine)
             head = ScriptDirectory.from_config(config).get_current_head()
-            with self.engine.connect() as connection:
-                current = MigrationContext.configure(connection).get_current_revision()
-            if current != head:
-                log.info("upgrading database schema %s -> %s", current, head)
-                engine = self.engine if self.engine.pool.__class__ is StaticPool else make_engine(self.url, migrating=True)
-                try:
-                    command.upgrade(alembic_config(engine), "head")
-                finally:
-                    if engine is not self.engine:
-                        engine.dispose()
+            with self._migration_lock():  # several bot processes may start at once on one PostgreSQL
+                with self.engine.connect() as connection:
+                    current = MigrationContext.configure(connection).get_current_revision()
+                if current != head:
+                    log.info("upgrading database schema %s -> %s", current, head)
+                    engine = self.engine if self.engine.pool.__class__ is StaticPool else make_engine(self.url, migrating=True)
+                    try:
+                        command.upgrade(alembic_config(engine), "head")
+                    finally:
+                        if engine is not self.engine:
+                            engine.dispose()
             self._upgraded = True
+
+    @contextmanager
+    def _migration_lock(self) -> Iterator[None]:
+        """On PostgreSQL a session advisory lock, so a second process waits and then finds the schema current."""
+        if self.dialect != "postgresql":
+            yield
+            return
+        with self.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
+            connection.exec_driver_sql(f"SELECT pg_advisory_lock({MIGRATION_LOCK})")
+            try:
+                yield
+            finally:
+                connection.exec_driver_sql(f"SELECT pg_advisory_unlock({MIGRATION_LOCK})")
+
+    def ping(self) -> None:
+        """One round trip (SELECT 1); raises when the database does not answer."""
+        with self.engine.connect() as connection:
+            connection.exec_driver_sql("SELECT 1")
+
+    def pool_status(self) -> dict[str, int] | None:
+        """Connections of the pool: its size, in use and idle (None for SQLite's one-connection pools)."""
+        pool = self.engine.pool
+        if not isinstance(pool, QueuePool):
+            return None
+        return {"size": pool.size(), "in_use": pool.checkedout(), "idle": pool.checkedin()}
 
     def current_revision(self) -> str | None:
         with self.engine.connect() as connection:
             return MigrationContext.configure(connection).get_current_revision()
 
     async def call(self, fn: Callable[Concatenate[Database, P], T], /, *args: P.args, **kwargs: P.kwargs) -> T:
-        """`fn(self, ...)` (a service's use case) in a worker thread."""
-        return await asyncio.to_thread(functools.partial(fn, self, *args, **kwargs))
+        """`fn(self, ...)` (a service's use case) in a worker thread; tried again with back-off
+        (`RETRY_DELAYS`) while PostgreSQL does not answer."""
+        work = functools.partial(fn, self, *args, **kwargs)
+        for attempt, delay in enumerate((*self.retry_delays, None), start=1):
+            try:
+                return await asyncio.to_thread(work)
+            except (OperationalError, InterfaceError) as exc:
+                if delay is None:
+                    raise
+                log.warning(
+                    "the database did not answer (%s); trying %s again in %.1f s (attempt %d of %d)",
+                    reason(exc), getattr(fn, "__name__", "the call"), delay, attempt, len(self.retry_delays) + 1,
+                )
+                await asyncio.sleep(delay)
+        raise AssertionError("unreachable")
 
     def dispose(self) -> None:
         self.engine.dispose()

@@ -34,10 +34,10 @@ class Step:
 
 
 SCRIPT = [
-    Step("article", {"number": 4}),
-    Step("article", {"number": 3}),
+    Step("article", {"number": "4"}),
+    Step("article", {"number": "3"}),
     Step("articles"),
-    Step("article", {"number": 9}),
+    Step("article", {"number": "9"}),
     Step("post list"),
     Step("search", {"query": "strategic partnership"}),
     Step("digest preview"),
@@ -66,7 +66,7 @@ async def run_demo(out: Callable[[str], None] = print, *, database_url: str | No
         bot = create_bot(settings)
         await bot.database.call(Database.upgrade)
         try:
-            async with simcord.run(bot, check_errors=False) as env:
+            async with simcord.run(bot, check_errors=False, shard_count=1) as env:
                 return await _tour(env, out)
         finally:
             await bot.release()

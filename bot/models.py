@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime as dt
 from enum import StrEnum
 
-from sqlalchemy import BigInteger, Column, DateTime, ForeignKey, Index, Integer, String, Text, TypeDecorator, UniqueConstraint
+from sqlalchemy import BigInteger, Boolean, Column, DateTime, ForeignKey, Index, Integer, String, Text, TypeDecorator, UniqueConstraint, false, true
 from sqlmodel import Field, SQLModel
 
 
@@ -35,6 +35,14 @@ class AnnouncementState(StrEnum):
     SEEN = "seen"  # known, not to be announced (the backlog a new subscription primes with)
     PENDING = "pending"  # to be announced; a sender takes it with a lease
     SENT = "sent"
+    FILTERED = "filtered"  # new, but the subscription's filters keep it from being announced
+
+
+class DigestStyle(StrEnum):
+    """How a digest shows its posts."""
+
+    FULL = "full"  # a card a post (up to max_posts), the rest one line each
+    COMPACT = "compact"  # one linked line a post
 
 
 class DigestStatus(StrEnum):
@@ -173,6 +181,8 @@ class Article(SQLModel, table=True):
     label: str = Field(max_length=16)
     chapter: str | None = Field(default=None, sa_column=Column(Text))
     text: str = Field(sa_column=Column(Text, nullable=False))
+    # "Article 5 — North Atlantic Treaty (NATO)": searched beside the text (migration 0007)
+    heading: str = Field(default="", sa_column=Column(Text, nullable=False, default="", server_default=""))
 
 
 class Quote(SQLModel, table=True):
@@ -193,6 +203,7 @@ class Quote(SQLModel, table=True):
         default=None, sa_column=Column(Integer, ForeignKey("treaty.id", ondelete="SET NULL"), nullable=True)
     )
     number: int
+    paragraph: str | None = Field(default=None, sa_column=Column(String(16)))  # "4" for 2(4), "bis" for 8 bis
     text: str | None = Field(default=None, sa_column=Column(Text))
     offset: int = 0
     post_date: dt.date  # the post's, copied so "newest citing posts" is an index read
@@ -210,6 +221,16 @@ class GuildConfig(SQLModel, table=True):
 
     guild_id: int = Field(sa_column=Column(BigInteger, primary_key=True, autoincrement=False))
     collect_mode: CollectMode = _state(CollectMode.AUTO)
+    # Answer article references in post threads (/discussion quotes; migration 0007).
+    chat_quotes: bool = Field(default=True, sa_column=Column(Boolean, nullable=False, default=True, server_default=true()))
+
+
+class ChatAnswer(SQLModel, table=True):
+    """A chat message the bot answered with article cards: each is answered once (restarts, duplicates)."""
+
+    message_id: int = Field(sa_column=Column(BigInteger, primary_key=True, autoincrement=False))
+    guild_id: int = _snowflake(nullable=False)
+    answered_at: dt.datetime = _when(index=True)
 
 
 class PostThread(SQLModel, table=True):
@@ -237,6 +258,9 @@ class DigestSubscription(SQLModel, table=True):
     timezone: str = Field(max_length=64)
     quiet: bool = True  # empty days post nothing
     created_at: dt.datetime = _when()
+    max_posts: int | None = Field(default=None, sa_column=Column(Integer, nullable=True))  # None: the style's default
+    style: str = Field(default="full", sa_column=Column(String(16), nullable=False, server_default="full"))  # DigestStyle
+    role_id: int | None = _snowflake()  # the role each digest mentions (and no one else)
 
 
 class DigestRun(SQLModel, table=True):
@@ -278,6 +302,7 @@ class FeedSource(SQLModel, table=True):
     created_at: dt.datetime = _when()
     lease_until: dt.datetime | None = _when(nullable=True)  # a process polling it now; others leave it
     leased_by: str | None = Field(default=None, sa_column=Column(Text))
+    title: str | None = Field(default=None, sa_column=Column(Text))  # the feed's own title, as last fetched
 
 
 class Feed(SQLModel, table=True):
@@ -294,6 +319,10 @@ class Feed(SQLModel, table=True):
     interval_minutes: int = 15
     primed: bool = False  # first poll done: later entries are announced
     created_at: dt.datetime = _when()
+    role_id: int | None = _snowflake()  # the role each announcement mentions (and no one else)
+    threads: bool = Field(default=False, sa_column=Column(Boolean, nullable=False, default=False, server_default=false()))
+    include_words: str | None = Field(default=None, sa_column=Column(Text))  # "word, phrase": announce only matches
+    exclude_words: str | None = Field(default=None, sa_column=Column(Text))  # "word, phrase": never announce matches
 
 
 class FeedEntry(SQLModel, table=True):
@@ -310,3 +339,4 @@ class FeedEntry(SQLModel, table=True):
     created_at: dt.datetime = _when()
     state: AnnouncementState = _state(AnnouncementState.SEEN)
     lease_until: dt.datetime | None = _when(nullable=True)  # a sender has it until then
+    image: str | None = Field(default=None, sa_column=Column(Text))  # the entry's picture, shown on its card

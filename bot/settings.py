@@ -22,6 +22,8 @@ ROOT = Path(__file__).resolve().parent.parent
 DATA_DIR = ROOT / "data"
 DEFAULT_DATABASE_URL = f"sqlite:///{DATA_DIR / 'postbot.db'}"
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+LOG_FORMATS = ("text", "json")
+INT_SETTINGS = ("dev_guild_id", "feed_poll_minutes", "shard_count", "database_pool_size", "metrics_port")
 
 
 class SettingsError(ValueError):
@@ -46,6 +48,20 @@ def _parse_int(name: str, raw: str) -> int | None:
         raise SettingsError(f"{name}={raw!r} is not a number") from None
 
 
+def _parse_shard_ids(raw: str) -> tuple[int, ...] | None:
+    """ "0,1", "0 1" or a range "0-3" -> (0, 1) / (0, 1, 2, 3); "all" -> None (every shard here)."""
+    if raw.strip().lower() == "all":
+        return None
+    ids: list[int] = []
+    for part in raw.replace(",", " ").split():
+        first, dash, last = part.partition("-")
+        try:
+            ids.extend(range(int(first), int(last) + 1) if dash else [int(first)])
+        except ValueError:
+            raise SettingsError(f"SHARD_IDS={raw!r} is not a list of shard numbers; use e.g. 0,1 or 0-3 (or all)") from None
+    return tuple(ids) or None
+
+
 @dataclass(frozen=True)
 class Settings:
     """Everything postbot reads from its environment. Every field is documented in .env.example."""
@@ -60,6 +76,13 @@ class Settings:
     # Which non-public addresses feeds may be fetched from. Given as the policy, a boolean
     # (True: anything, False: public only) or the variable's text; stored as the parsed policy.
     feed_allow_private_hosts: AddressPolicy = PUBLIC_ONLY
+    # Sharding: None lets discord.py ask Discord for the count and run every shard in this process.
+    shard_count: int | None = None
+    shard_ids: tuple[int, ...] | None = None
+    database_pool_size: int = 5  # PostgreSQL connections this process keeps (and never exceeds)
+    metrics_port: int | None = None  # None: no health/metrics server; 0: any free port
+    metrics_host: str = "127.0.0.1"
+    log_format: str = "text"
 
     def __post_init__(self) -> None:
         try:
@@ -93,6 +116,34 @@ class Settings:
         except PolicyError as exc:
             raise SettingsError(f"FEED_ALLOW_PRIVATE_HOSTS={self.feed_allow_private_hosts!r}: {exc}") from None
         object.__setattr__(self, "feed_allow_private_hosts", policy)
+        self._check_operations()
+
+    def _check_operations(self) -> None:
+        """Shards, the pool, the metrics server and the log format."""
+        if self.shard_count is not None and self.shard_count < 1:
+            raise SettingsError(f"SHARD_COUNT={self.shard_count} must be at least 1")
+        if self.shard_ids is not None:
+            ids = tuple(self.shard_ids)
+            object.__setattr__(self, "shard_ids", ids)
+            if self.shard_count is None:
+                raise SettingsError("SHARD_IDS needs SHARD_COUNT: say how many shards there are in all (e.g. SHARD_COUNT=4)")
+            if len(set(ids)) != len(ids) or not all(0 <= i < self.shard_count for i in ids):
+                raise SettingsError(f"SHARD_IDS={','.join(map(str, ids))} must be different numbers from 0 to {self.shard_count - 1}")
+        if self.database_pool_size < 1:
+            raise SettingsError(f"DATABASE_POOL_SIZE={self.database_pool_size} must be at least 1")
+        if self.metrics_port is not None and not 0 <= self.metrics_port <= 65535:
+            raise SettingsError(f"METRICS_PORT={self.metrics_port} is not a port (1-65535, or 0 for any free one)")
+        log_format = self.log_format.strip().lower()
+        if log_format not in LOG_FORMATS:
+            raise SettingsError(f"LOG_FORMAT={self.log_format!r} must be text or json")
+        object.__setattr__(self, "log_format", log_format)
+
+    @property
+    def shards(self) -> str:
+        """How this process shards, for its logs: "shards 0,1 of 4", "4 shards", "shards chosen by Discord"."""
+        if self.shard_ids is not None:
+            return f"shard{'s' if len(self.shard_ids) > 1 else ''} {','.join(map(str, self.shard_ids))} of {self.shard_count}"
+        return f"{self.shard_count} shard{'s' if self.shard_count != 1 else ''}" if self.shard_count else "shards chosen by Discord"
 
     @property
     def log_level_number(self) -> int:
@@ -106,10 +157,12 @@ class Settings:
         kwargs: dict[str, object] = {}
         for f in fields(cls):
             raw = values.get(f.name.upper())
-            if raw is None or raw == "":
+            if raw is None or not raw.strip():
                 continue
-            if f.name in ("dev_guild_id", "feed_poll_minutes"):
+            if f.name in INT_SETTINGS:
                 kwargs[f.name] = _parse_int(f.name.upper(), raw)
+            elif f.name == "shard_ids":
+                kwargs[f.name] = _parse_shard_ids(raw)
             elif f.name == "message_content_intent":
                 kwargs[f.name] = _parse_bool(f.name.upper(), raw)
             else:

@@ -3,6 +3,12 @@
 One `tasks.loop` wakes each minute, claims what is due (bot/services/digest.py decides, in local
 time and exactly once) and sends it. A channel that fails is recorded with the reason and never
 stops the loop or the other servers' digests.
+
+Who may use it: every /digest command needs Manage Server, `/digest preview` too. Discord gives
+default permissions to a whole command group, so the group is hidden from members, and each
+command checks the permission itself (a server may show the group to members: they can see it,
+not use it). The preview is an admin's look at what the channel will get; members read the
+digest itself, and `/post list` any day.
 """
 
 from __future__ import annotations
@@ -17,10 +23,13 @@ from discord.ext import commands, tasks
 from bot.client import PostBot
 from bot.errors import UserFacingError
 from bot.render import MESSAGE_LIMIT, NO_MENTIONS, split_text
-from bot.render.digest import digest_empty_text, digest_messages, format_local, status_lines
+from bot.render import timestamp
+from bot.render.digest import (
+    DigestLayout, digest_empty_text, digest_messages, moment, role_mentions, role_ping, settings_line, status_lines, taken_text,
+)
 from bot.services import digest
 from bot.services.digest import describe_run
-from bot.services.views import DigestJob, DigestStatus, Run, Subscription
+from bot.services.views import DigestJob, DigestStatus, DigestStyle, Run, Subscription
 from cogs._options import timezone_autocomplete
 from cogs._ui import Paginator
 
@@ -52,14 +61,16 @@ class Digest(commands.GroupCog, group_name="digest", group_description="Daily di
 
     @tasks.loop(minutes=1)
     async def scheduler(self) -> None:
-        """Claim and send every digest that is due; nothing here may end the loop."""
-        try:
-            jobs = await self.db.call(digest.due_jobs, now=discord.utils.utcnow())
-        except Exception:
-            log.exception("could not compute due digests")
-            return
-        if jobs:
-            await asyncio.gather(*(self._deliver_safely(job) for job in jobs))
+        """Claim and send every digest that is due in this process's servers (its shards); nothing here
+        may end the loop. A shutdown lets a tick finish."""
+        with self.bot.working():
+            try:
+                jobs = await self.db.call(digest.due_jobs, now=discord.utils.utcnow(), owns=self.bot.owns_guild)
+            except Exception:
+                log.exception("could not compute due digests")
+                return
+            if jobs:
+                await asyncio.gather(*(self._deliver_safely(job) for job in jobs))
 
     @scheduler.before_loop
     async def _wait_until_ready(self) -> None:
@@ -103,6 +114,7 @@ class Digest(commands.GroupCog, group_name="digest", group_description="Daily di
             messages_sent=sent, now=discord.utils.utcnow(),
         )
         log.info("digest of channel %s for %s: %s %s (%d messages)", sub.channel_id, run.local_date, status, reason or "", sent)
+        self.bot.metrics.digest_done(status, quiet=reason == digest.QUIET)
         return finished
 
     async def _send(self, sub: Subscription, job: DigestJob) -> tuple[DigestStatus | None, str | None, int]:
@@ -116,12 +128,15 @@ class Digest(commands.GroupCog, group_name="digest", group_description="Daily di
             return DigestStatus.EMPTY, digest.QUIET, 0
         channel = self.bot.get_channel(sub.channel_id)
         if job.digest.empty:
-            messages = [{"content": digest_empty_text(job.digest)}]
+            messages = [{"content": digest_empty_text(job.digest), "allowed_mentions": NO_MENTIONS}]
         else:
-            messages = [{"embeds": embeds} for embeds in await asyncio.to_thread(digest_messages, job.digest)]
+            pages = await asyncio.to_thread(digest_messages, job.digest, self.layout(sub))
+            messages = [{"embeds": embeds, "allowed_mentions": NO_MENTIONS} for embeds in pages]
+            if sub.role_id:  # the first message mentions the digest's role, and may ping only it
+                messages[0] |= {"content": role_ping(sub), "allowed_mentions": role_mentions(sub)}
         try:
             for message in messages[done:]:
-                await channel.send(**message, allowed_mentions=NO_MENTIONS)
+                await channel.send(**message)
                 done += 1
                 last = done == len(messages)  # the last one is recorded with the result, by `finish_run`
                 if not last and not await self.db.call(digest.record_sent, run=job.run, messages_sent=done, now=discord.utils.utcnow()):
@@ -137,6 +152,9 @@ class Digest(commands.GroupCog, group_name="digest", group_description="Daily di
         return _stopped(done, reason, len(messages))
 
     # ------------------------------------------------------------- commands
+
+    def layout(self, sub: Subscription | None) -> DigestLayout:
+        return DigestLayout.of(sub, discuss=self.bot.mention("discuss"))
 
     async def _subscription(self, interaction: discord.Interaction, channel: discord.abc.GuildChannel | None) -> Subscription | None:
         """The digest the command means: `channel`'s, else the server's only one (None when it has none)."""
@@ -157,24 +175,35 @@ class Digest(commands.GroupCog, group_name="digest", group_description="Daily di
         time="Local time of day, 24-hour HH:MM (e.g. 08:00)",
         timezone="IANA timezone, e.g. Europe/Berlin",
         quiet="On days without new posts: post nothing (default) or post “No new posts”",
+        max_posts=f"Posts shown: cards in the full style (default 5, at most 20), lines in the compact one (default 30); at most {digest.MAX_POSTS}",
+        style="full: a card a post, then a line each; compact: one linked line a post",
+        role="A role the digest mentions (pings) each day; no one else is ever pinged",
     )
+    @app_commands.choices(style=[app_commands.Choice(name=s.value, value=s.value) for s in DigestStyle])
     @app_commands.autocomplete(timezone=timezone_autocomplete)
     @app_commands.checks.has_permissions(manage_guild=True)
-    async def setup_digest(self, interaction: discord.Interaction, channel: discord.TextChannel, time: str, timezone: str, quiet: bool = True) -> None:
+    async def setup_digest(
+        self, interaction: discord.Interaction, channel: discord.TextChannel, time: str, timezone: str, quiet: bool = True,
+        max_posts: app_commands.Range[int, 1, digest.MAX_POSTS] | None = None, style: str = DigestStyle.FULL.value,
+        role: discord.Role | None = None,
+    ) -> None:
         """Post a daily digest of new posts in a channel at a local time (replaces that channel's digest)."""
         at, zone = digest.parse_time(time), digest.parse_timezone(timezone)
+        if role is not None and role.is_default():
+            raise UserFacingError("A digest cannot ping @everyone; pick a role (or leave `role` out).")
         await interaction.response.defer(ephemeral=True, thinking=True)  # writing may wait for the database
         sub, next_run, others = await self.db.call(
             digest.set_subscription, guild_id=interaction.guild_id, channel_id=channel.id, time=at, timezone=zone, quiet=quiet,
-            now=discord.utils.utcnow(),
+            max_posts=max_posts, style=style, role_id=role.id if role else None, now=discord.utils.utcnow(),
         )
         lines = [
-            f"Daily digest set for {channel.mention} at {at:%H:%M} {zone}"
-            + (" (quiet on empty days)." if sub.quiet else " (posts “No new posts” on empty days)."),
-            f"Next run: {format_local(next_run, zone)}.",
+            f"Daily digest set for {channel.mention}: {settings_line(sub, self.layout(sub))}.",
+            f"Next run: {moment(next_run)}.",
         ]
         if problem := self.channel_problem(interaction.guild_id, channel.id):
             lines.append(f"⚠️ I cannot post there yet: {problem}.")
+        if role is not None and not role.mentionable and not channel.permissions_for(interaction.guild.me).mention_everyone:
+            lines.append(f"⚠️ {role.mention} is not mentionable: the digest names it, but Discord notifies no one unless the role allows mentions.")
         if others:
             lines.append(
                 "Other digests in this server: " + ", ".join(f"<#{s.channel_id}> at {s.time:%H:%M} {s.timezone}" for s in others)
@@ -204,7 +233,10 @@ class Digest(commands.GroupCog, group_name="digest", group_description="Daily di
         if sub is None:
             raise UserFacingError("This server has no digest yet. Set one up with `/digest setup`.")
         await interaction.response.defer(ephemeral=True, thinking=True)
-        job = await self.db.call(digest.claim_now, sub=sub, now=discord.utils.utcnow())
+        try:
+            job = await self.db.call(digest.claim_now, sub=sub, now=discord.utils.utcnow())
+        except digest.DigestTaken as taken:
+            raise UserFacingError(taken_text(taken)) from None
         try:
             run = await self.deliver(job)
         except Exception:
@@ -213,7 +245,7 @@ class Digest(commands.GroupCog, group_name="digest", group_description="Daily di
                 now=discord.utils.utcnow(),
             )
             raise
-        since = format_local(job.digest.since, sub.timezone)
+        since = timestamp(job.digest.since, "f")
         where = f"<#{sub.channel_id}>"
         earlier = job.run.messages_sent  # a lost claim taken over: its first messages had gone out
         if run.status == DigestStatus.SENT and earlier:
@@ -247,7 +279,7 @@ class Digest(commands.GroupCog, group_name="digest", group_description="Daily di
         if shown.empty:
             await interaction.followup.send(digest_empty_text(shown), ephemeral=True, allowed_mentions=NO_MENTIONS)
             return
-        pages = await asyncio.to_thread(digest_messages, shown)
+        pages = await asyncio.to_thread(digest_messages, shown, self.layout(sub))
         await Paginator(pages, owner_id=interaction.user.id).send(interaction, ephemeral=True)
 
     @app_commands.command(name="status")

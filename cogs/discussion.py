@@ -17,18 +17,19 @@ from discord.ext import commands
 
 from bot.client import PostBot
 from bot.errors import UserFacingError
-from bot.render import NO_MENTIONS, THREAD_NAME_LIMIT, fit, shorten
-from bot.render.posts import comment_pages, post_card_embed
-from bot.services import comments, posts
-from bot.services.views import CollectMode, SavedComment, ThreadRef
-from cogs._options import PostOption, scope_of
+from bot.render import NO_MENTIONS, fit
+from bot.render.posts import comment_pages
+from bot.services import chat_references, comments, posts
+from bot.services.views import CollectMode, SavedComment
+from cogs._options import PostOption, post_here, scope_of
+from cogs._threads import open_discussion
 from cogs._ui import Confirm, Paginator, PostPicker
 
 log = logging.getLogger(__name__)
 
-COLLECTING_NOTE = {
-    True: "Messages in this thread are saved as comments on the post and exported with it. Remove yours with /comment forget-me.",
-    False: "Messages in this thread are saved only on request: use “Save as comment” on a message, or /comment add.",
+QUOTES_NOTES = {
+    True: "Messages in post threads that cite a treaty article now get a reply with the article.",
+    False: "Messages in post threads that cite a treaty article get no reply now; the “Quote articles” menu still answers.",
 }
 MODE_NOTES = {
     CollectMode.AUTO: "Messages in post threads are now saved as comments automatically.",
@@ -93,44 +94,7 @@ class Discussion(commands.Cog):
     @app_commands.checks.bot_has_permissions(create_public_threads=True, send_messages_in_threads=True)
     async def discuss(self, interaction: discord.Interaction, post: PostOption) -> None:
         """Open the post's discussion thread here, or link the one this server already has."""
-        existing = await self.db.call(comments.post_thread, post_id=post.id, guild_id=interaction.guild_id)
-        if existing is not None:
-            if await self._thread_exists(existing.thread_id):
-                await interaction.response.send_message(
-                    f"**{fit(post.title, 200)}** is discussed in <#{existing.thread_id}>.", ephemeral=True, allowed_mentions=NO_MENTIONS
-                )
-                return
-        if not isinstance(interaction.channel, discord.TextChannel):
-            raise UserFacingError("Run /discuss in a text channel: the post's thread opens there.")
-        await interaction.response.defer(thinking=True)
-        if existing is not None:  # its thread was deleted: forget it (a write, so after deferring)
-            await self.db.call(comments.forget_thread, thread_id=existing.thread_id)
-        card, mode = await self.db.call(comments.discussion_card, post_id=post.id, guild_id=interaction.guild_id)
-        collecting = self.collecting_enabled and mode == CollectMode.AUTO
-        embed = post_card_embed(card, footer=COLLECTING_NOTE[collecting], discussion=False)
-        starter = await interaction.edit_original_response(embed=embed)
-        thread = await starter.create_thread(name=shorten(card.title, THREAD_NAME_LIMIT))
-        ref = await self.db.call(
-            comments.register_thread,
-            thread=ThreadRef(post_id=post.id, guild_id=interaction.guild_id, channel_id=interaction.channel.id, thread_id=thread.id),
-            now=discord.utils.utcnow(),
-        )
-        if ref.thread_id != thread.id:  # another /discuss won the race: keep one thread per post
-            await thread.delete()
-            await interaction.followup.send(f"This post is discussed in <#{ref.thread_id}>.", ephemeral=True)
-            return
-        log.info("opened thread %s for post %s in guild %s", thread.id, post.id, interaction.guild_id)
-
-    async def _thread_exists(self, thread_id: int) -> bool:
-        if self.bot.get_channel(thread_id) is not None:
-            return True
-        try:
-            await self.bot.fetch_channel(thread_id)
-        except discord.NotFound:
-            return False
-        except discord.HTTPException:
-            return True  # cannot tell (e.g. no access): do not open a second thread
-        return True
+        await open_discussion(self.bot, interaction, post.id, title=post.title)  # the feed cards' "Discuss" button too
 
     # --- collecting from threads ------------------------------------------------------------
 
@@ -144,6 +108,7 @@ class Discussion(commands.Cog):
         comment = message_comment(message, guild_id=message.guild.id)
         if comment.text.strip():
             self.writer.put(dataclasses.replace(comment, text=comments.collected_text(comment.text)))
+            self.bot.metrics.comments.inc()
 
     @commands.Cog.listener()
     async def on_raw_message_edit(self, payload: discord.RawMessageUpdateEvent) -> None:
@@ -171,9 +136,10 @@ class Discussion(commands.Cog):
     # --- /comment add | forget-me | remove -------------------------------------------------
 
     @comment.command(name="add")
-    @app_commands.describe(post="The post to comment on (type to search titles)", text="Your comment")
-    async def comment_add(self, interaction: discord.Interaction, post: PostOption, text: str) -> None:
-        """Add a comment to a post."""
+    @app_commands.describe(text="Your comment", post="The post to comment on (type to search titles); in a post's thread, that post")
+    async def comment_add(self, interaction: discord.Interaction, text: str, post: PostOption | None = None) -> None:
+        """Add a comment to a post (in a post's thread: to that post)."""
+        post = await post_here(interaction, post)
         comment = comments.DiscordComment(
             author=interaction.user.display_name,
             text=comments.check_text(comments.compose_text(text)),
@@ -257,9 +223,10 @@ class Discussion(commands.Cog):
     # --- /comments ------------------------------------------------------------------------------
 
     @app_commands.command(name="comments")
-    @app_commands.describe(post="The post whose comments to show (type to search titles)")
-    async def comments(self, interaction: discord.Interaction, post: PostOption) -> None:
+    @app_commands.describe(post="The post whose comments to show (type to search titles); in a post's thread, that post")
+    async def comments(self, interaction: discord.Interaction, post: PostOption | None = None) -> None:
         """Show a post's comments: the original ones, then those from Discord."""
+        post = await post_here(interaction, post)
         await self.writer.flush()
         listed = await self.db.call(comments.list_comments, post_id=post.id, scope=scope_of(interaction))
         if not listed:
@@ -288,6 +255,26 @@ class Discussion(commands.Cog):
                 "Set to auto, but this bot runs without the message content intent, so only /comment add "
                 "and “Save as comment” can save comments."
             )
+        await interaction.followup.send(note, ephemeral=True)
+
+    # --- /discussion quotes (the answers themselves: cogs/articles.py) ----------------------------
+
+    @discussion.command(name="quotes")
+    @app_commands.describe(setting="on: answer article references in post threads with the article; off: stay quiet")
+    @app_commands.choices(
+        setting=[
+            app_commands.Choice(name="on: reply to messages citing an article with its text", value="on"),
+            app_commands.Choice(name="off: stay quiet (the “Quote articles” menu still works)", value="off"),
+        ]
+    )
+    @app_commands.checks.has_permissions(manage_guild=True)
+    async def discussion_quotes(self, interaction: discord.Interaction, setting: app_commands.Choice[str]) -> None:
+        """Choose whether the bot answers messages in post threads that cite a treaty article."""
+        await interaction.response.defer(ephemeral=True, thinking=True)  # writing may wait for the database
+        enabled = await self.db.call(chat_references.set_chat_quotes, guild_id=interaction.guild_id, enabled=setting.value == "on")
+        note = QUOTES_NOTES[enabled]
+        if enabled and not self.collecting_enabled:
+            note = "Set to on, but this bot runs without the message content intent, so only the “Quote articles” menu can quote them."
         await interaction.followup.send(note, ephemeral=True)
 
 

@@ -1,11 +1,16 @@
-"""/post show, /post list, /search and /load: find and read stored posts, add new ones by upload.
+"""/post show, /post list, /search, /load and /export: find and read stored posts, add new ones by
+upload, download this server's as a zip (bot/services/export.py says what it holds).
 
 /post list fetches each page when it is first shown, so a large store is never read at once.
 /load answers ephemerally: it is an admin's report, not news for the channel.
+/search answers "Nothing matches" ephemerally, as every not-found: it searches before it answers,
+and only a search slower than ANSWER_WITHIN (a busy database) is deferred, publicly, for its hits.
 """
 
 from __future__ import annotations
 
+import asyncio
+import io
 import logging
 
 import discord
@@ -16,7 +21,8 @@ from bot.client import PostBot
 from bot.errors import UserFacingError
 from bot.render import NO_MENTIONS
 from bot.render.posts import load_report, nothing_found, post_card_embed, post_list_embed, search_pages
-from bot.services import loading, posts, search
+from bot.render.export import export_report
+from bot.services import export, loading, posts, search
 from cogs._options import PostOption, scope_of
 from cogs._ui import Page, PageSource, Paginator
 
@@ -24,6 +30,7 @@ log = logging.getLogger(__name__)
 
 MAX_QUERY_LENGTH = 200
 MAX_UPLOAD_BYTES = loading.MAX_SOURCE_BYTES  # one limit for every source: uploads, files, URLs
+ANSWER_WITHIN = 2.0  # seconds a search may take before the answer is deferred (Discord wants one within 3)
 
 
 class Posts(commands.Cog):
@@ -41,7 +48,7 @@ class Posts(commands.Cog):
         """Show a post: date, source, summary, articles it quotes, comments and its thread."""
         await interaction.response.defer(thinking=True)
         card = await self.db.call(posts.show_post, post_id=post.id, scope=scope_of(interaction))
-        await interaction.followup.send(embed=post_card_embed(card), allowed_mentions=NO_MENTIONS)
+        await interaction.followup.send(embed=post_card_embed(card, discuss=self.bot.mention("discuss")), allowed_mentions=NO_MENTIONS)
 
     @post.command(name="list")
     async def list_posts(self, interaction: discord.Interaction) -> None:
@@ -62,9 +69,15 @@ class Posts(commands.Cog):
     async def search(self, interaction: discord.Interaction, query: app_commands.Range[str, 1, MAX_QUERY_LENGTH]) -> None:
         """Search posts, comments and treaty articles; the best matches first."""
         search.required_terms(query)  # a query without words is answered ephemerally, before deferring
-        await interaction.response.defer(thinking=True)
-        hits = await self.db.call(search.search, query=query, scope=scope_of(interaction))
-        if not hits:
+        task = asyncio.ensure_future(self.db.call(search.search, query=query, scope=scope_of(interaction)))
+        done, _ = await asyncio.wait({task}, timeout=ANSWER_WITHIN)
+        if not done:
+            await interaction.response.defer(thinking=True)
+        hits = await task
+        if not hits and not interaction.response.is_done():
+            await interaction.response.send_message(nothing_found(query), ephemeral=True, allowed_mentions=NO_MENTIONS)
+            return
+        if not hits:  # deferred publicly (a slow search): the answer can only be public
             await interaction.followup.send(nothing_found(query), allowed_mentions=NO_MENTIONS)
             return
         await Paginator(search_pages(query, hits), owner_id=interaction.user.id).send(interaction)
@@ -87,6 +100,24 @@ class Posts(commands.Cog):
         log.info("upload %r by %s in guild %s: %s", file.filename, interaction.user.id, interaction.guild_id, result)
         text = load_report(result, filename=file.filename)
         await interaction.followup.send(text, ephemeral=True, allowed_mentions=NO_MENTIONS)
+
+
+    @app_commands.command(name="export")
+    @app_commands.rename(fmt="format")
+    @app_commands.describe(fmt="text: post files that load back (default); json: one JSON file a post")
+    @app_commands.choices(fmt=[app_commands.Choice(name="text", value="text"), app_commands.Choice(name="json", value="json")])
+    @app_commands.default_permissions(manage_guild=True)
+    @app_commands.checks.has_permissions(manage_guild=True)
+    @app_commands.guild_only()
+    async def export(self, interaction: discord.Interaction, fmt: app_commands.Choice[str] | None = None) -> None:
+        """Download this server's posts with their comments as a zip of post files (or JSON)."""
+        chosen = fmt.value if fmt else "text"
+        await interaction.response.defer(ephemeral=True, thinking=True)
+        archive = await self.db.call(
+            export.export_archive, server=interaction.guild_id, fmt=chosen, now=discord.utils.utcnow(), max_bytes=interaction.guild.filesize_limit
+        )
+        file = discord.File(io.BytesIO(archive.data), filename=archive.filename)
+        await interaction.followup.send(export_report(archive, fmt=chosen), file=file, ephemeral=True, allowed_mentions=NO_MENTIONS)
 
 
 async def setup(bot: PostBot) -> None:

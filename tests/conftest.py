@@ -11,7 +11,7 @@ import pytest
 from bot import Settings, create_bot
 from bot.db import Database
 
-from .helpers import SAMPLE, fixture, postgres_admin_url, released, scratch_postgres  # noqa: F401  (SAMPLE, fixture: until every test imports helpers)
+from .helpers import SAMPLE, fixture, one_shard, postgres_admin_url, released, scratch_postgres  # noqa: F401  (SAMPLE, fixture: until every test imports helpers)
 
 
 @pytest.fixture(scope="session")
@@ -73,6 +73,7 @@ def settings(sqlite_url) -> Settings:
 
 @pytest.fixture
 async def simcord_bot(settings):
-    """simcord's plugin builds `simcord_env` from this bot."""
-    async with released(create_bot(settings)) as bot:
+    """simcord's plugin builds `simcord_env` from this bot (one shard unless the settings say more:
+    simcord needs the count that discord.py would otherwise ask Discord for)."""
+    async with released(create_bot(one_shard(settings))) as bot:
         yield bot

@@ -56,7 +56,7 @@ class Tripwire(list):
 async def main(url: str, guild_id: int, channel_id: int, seconds: float) -> int:
     bot = create_bot(Settings(database_url=url))
     try:
-        async with simcord.run(bot, settle_timeout=30) as env:
+        async with simcord.run(bot, settle_timeout=30, shard_count=1) as env:
             guild = env.create_guild(name="digest processes", id=guild_id)
             pinned_text_channel(env, guild, "digest", channel_id)
             tripwire = env.backend.http_requests = Tripwire(f"/channels/{channel_id}/messages", at=1)

@@ -41,16 +41,35 @@ def feed_versions() -> tuple[bytes, bytes, str]:
     return initial.encode(), changed.encode(), new_title
 
 
-def feed_with(*titles: str) -> bytes:
-    """The initial feed with these entries on top, newest first: the feed as it grows."""
+def feed_with(*titles: str, pictures: dict[str, str] | None = None, texts: dict[str, str] | None = None) -> bytes:
+    """The initial feed with these entries on top, newest first: the feed as it grows. `pictures`:
+    title -> an image as media:content; `texts`: title -> its description (default "<title>: what
+    happened today.")."""
     initial, _changed, _title = feed_versions()
     top, rest = initial.decode().split("<item>", 1)
+    pictures, texts = pictures or {}, texts or {}
     items = "".join(
-        f"<item><title>{t}</title><link>https://example.org/{t.lower().replace(' ', '-')}</link>"
-        f"<pubDate>Thu, 01 Feb 2018 10:00:00 GMT</pubDate><description>{t}: what happened today.</description></item>"
+        f"<item><title>{t}</title><link>{entry_link(t)}</link>"
+        f"<pubDate>Thu, 01 Feb 2018 10:00:00 GMT</pubDate><description>{texts.get(t, f'{t}: what happened today.')}</description>"
+        + (f'<media:content url="{pictures[t]}" medium="image" width="460"/>' if t in pictures else "")
+        + "</item>"
         for t in titles
     )
     return (top + items + "<item>" + rest).encode()
+
+
+def entry_link(title: str) -> str:
+    """Where feed_with's entry of this title links."""
+    return f"https://example.org/{title.lower().replace(' ', '-')}"
+
+
+SITE = """<!DOCTYPE html><html><head><title>Our news</title>
+<link rel="stylesheet" href="/style.css">
+<link rel="alternate" type="application/rss+xml" title="Our news (RSS)" href="/feed.xml">
+<link rel="alternate" type="application/atom+xml" title="Comments" href="comments.atom">
+</head><body><h1>Our news</h1></body></html>"""
+PRIVATE_SITE = """<!DOCTYPE html><html><head>
+<link rel="alternate" type="application/rss+xml" href="http://10.0.0.1/feed.xml"></head><body></body></html>"""
 
 
 class FeedServer:
@@ -96,6 +115,10 @@ class FeedServer:
     async def html(self, request: web.Request) -> web.Response:
         return web.Response(text="<!DOCTYPE html><html><body><h1>Our news</h1></body></html>", content_type="text/html")
 
+    async def site(self, request: web.Request) -> web.Response:
+        """A web page naming its feeds (feed discovery), or one naming a feed on a private address."""
+        return web.Response(text=PRIVATE_SITE if "private" in request.path else SITE, content_type="text/html")
+
     async def empty(self, request: web.Request) -> web.Response:
         body = b'<?xml version="1.0"?><rss version="2.0"><channel><title>Quiet</title></channel></rss>'
         return web.Response(body=body, content_type="application/rss+xml")
@@ -125,6 +148,8 @@ class FeedServer:
         app.router.add_get("/feed.xml", self.feed)
         app.router.add_get("/lm.xml", functools.partial(self.feed, etag=False))
         app.router.add_get("/page.html", self.html)
+        app.router.add_get("/news/", self.site)
+        app.router.add_get("/private/", self.site)
         app.router.add_get("/empty.xml", self.empty)
         app.router.add_get("/garbage", self.garbage)
         app.router.add_get("/slow", self.slow)

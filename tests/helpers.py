@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import datetime as dt
 import os
 import uuid
@@ -104,6 +105,12 @@ def add_post(
 
 
 # --------------------------------------------------------------------------- the bot in a server
+
+
+def one_shard(settings: Settings) -> Settings:
+    """The settings with a shard count (1 unless set): an AutoShardedBot in simcord needs one, as
+    unset it would ask Discord for it."""
+    return settings if settings.shard_count else dataclasses.replace(settings, shard_count=1)
 
 
 @contextlib.asynccontextmanager

@@ -38,11 +38,12 @@ def test_failures_are_listed_and_exit_non_zero(tmp_path):
     folder = tmp_path / "posts"
     folder.mkdir()
     shutil.copy(SAMPLE, folder / "good.txt")
-    (folder / "bad.txt").write_text("no date here\n\nbody\n", encoding="utf-8")
+    # A post file with a broken date fails; a file that is no post at all is skipped (tests/test_cli_reading.py).
+    (folder / "bad.txt").write_text("February 30, 2024\n\nA title\n\nbody\n", encoding="utf-8")
     result = runner.invoke(app, ["load", str(folder)])
     assert result.exit_code == 1
     assert "1 loaded, 0 updated, 0 unchanged, 1 failed" in result.output
-    assert "bad.txt:1:" in result.output
+    assert "bad.txt:1: impossible date" in result.output
 
 
 def test_db_upgrade_reports_the_revision():

@@ -69,15 +69,15 @@ async def test_user_errors_are_ephemeral_and_bugs_are_logged_with_an_apology(sim
 
 
 async def test_commands_sync_only_when_they_changed(settings):
-    async with released(create_bot(settings)) as bot, simcord.run(bot) as env:
+    async with released(create_bot(settings)) as bot, simcord.run(bot, shard_count=1) as env:
         assert len(command_syncs(env)) == 1
-    async with released(create_bot(settings)) as bot, simcord.run(bot) as env:
+    async with released(create_bot(settings)) as bot, simcord.run(bot, shard_count=1) as env:
         assert command_syncs(env) == []
 
 
 async def test_dev_guild_sync_goes_to_that_guild(sqlite_url):
     settings = Settings(database_url=sqlite_url, dev_guild_id=1234)
-    async with released(create_bot(settings)) as bot, simcord.run(bot, strict_sync=False) as env:
+    async with released(create_bot(settings)) as bot, simcord.run(bot, strict_sync=False, shard_count=1) as env:
         [sync] = command_syncs(env)
         assert "/guilds/1234/commands" in sync.path
 

@@ -30,7 +30,7 @@ from bot.services.views import DigestView, PostCard
 from bot.store.digests import Subscription
 from bot.store.posts import upsert_post
 
-from .helpers import SAMPLE, World, add_post, assert_user_error, shown
+from .helpers import SAMPLE, World, add_post, assert_user_error, one_shard, shown
 
 # Advancing a virtual day runs the minute loop 1,440 times within one settle deadline: leave
 # room for a loaded machine (still below the loop's 60 s, so its sleeps stay virtual).
@@ -57,6 +57,15 @@ def digests_in(channel) -> list[discord.Message]:
 
 def card_fields(embed: discord.Embed) -> dict[str, str]:
     return {f.name: f.value for f in embed.fields}
+
+
+def moment(at: dt.datetime) -> str:
+    """A moment as the bot shows it: Discord's full date and time, then how far from now."""
+    return f"<t:{int(at.timestamp())}:f> (<t:{int(at.timestamp())}:R>)"
+
+
+def command_id(bot, name: str) -> int:
+    return bot.command_ids[name]
 
 
 # ----------------------------------------------------------------- service
@@ -189,7 +198,7 @@ def test_cli_digest_text_is_plain():
     )
     lines = digest_text(digest).splitlines()
     assert r"Most discussed: C:\ drive *news* (2 new comments)" in lines
-    assert [r"C:\ drive *news*", "  2026-01-01 · RT_x", "  It happened.", "  Quotes North_Atlantic Treaty: Articles 4, 5", "  1 comment, newest by a_b"] == lines[-5:]
+    assert [r"C:\ drive *news*", "  2026-01-01 · RT_x · post #1", "  It happened.", "  Quotes North_Atlantic Treaty: Articles 4, 5", "  1 comment, newest by a_b"] == lines[-5:]
 
 
 def test_large_digest_is_split_within_limits(db):
@@ -240,7 +249,7 @@ class DigestWorld(World):
     async def restart(self) -> None:
         """A fresh bot process on the same database, at the same moment."""
         old = self.env.bot
-        await self.env.restart_bot(create_bot(self.settings))
+        await self.env.restart_bot(create_bot(one_shard(self.settings)))
         if old is not self.first:
             await old.release()  # the first bot is released by the simcord_bot fixture
         self.bot, self.db = self.env.bot, self.env.bot.database
@@ -264,7 +273,7 @@ async def world(simcord_env):
 async def test_first_digest(world, simcord_env):
     world.add_post("Summit ends", comments=3)
     reply = await world.setup()
-    assert "Next run: Thu 01 Jan 2026 08:00 CET" in reply
+    assert f"Next run: {moment(dt.datetime(2026, 1, 1, 7, tzinfo=UTC))}" in reply
     await simcord_env.advance_time(7 * 3600 - 120)
     assert digests_in(world.channel) == []
     await simcord_env.advance_time(121)  # past 08:00 Berlin
@@ -275,14 +284,15 @@ async def test_first_digest(world, simcord_env):
     assert "The summit opened" in post.description
     fields = card_fields(post)
     assert (fields["Date"], fields["Source"], fields["Comments"]) == ("2026-01-01", "RT", "3, newest by reader2")
-    assert fields["Discussion"] == "No thread yet: start one with `/discuss`."
+    assert fields["Discussion"] == f"No thread yet: start one with </discuss:{command_id(world.bot, 'discuss')}>."
     [run] = runs(world.db, world.channel.id)
     assert (run.status, run.post_count, run.attempts) == ("sent", 1, 1)
     [sent] = [r for r in simcord_env.http_requests if r.method == "POST" and r.path == f"/channels/{world.channel.id}/messages"]
     assert sent.json["allowed_mentions"] == {"parse": []}
     status = await world.status()
-    assert "Last run: Thu 01 Jan 2026" in status and "sent, 1 new post" in status
-    assert "Next run: Fri 02 Jan 2026 08:00 CET" in status
+    assert f"Last run: {moment(run.finished_at)} — sent, 1 new post" in status
+    assert f"Next run: {moment(dt.datetime(2026, 1, 2, 7, tzinfo=UTC))}" in status
+    assert "Thu 01 Jan" not in status and "2026-01-01" not in status  # one moment, said once, as Discord shows it
 
 
 async def test_nothing_new_quiet_posts_nothing(world, simcord_env):
@@ -325,7 +335,7 @@ async def test_dst_change_keeps_local_time(world, simcord_env):
     assert saturday.local_date == dt.date(2026, 3, 28) and saturday.claimed_at.astimezone(BERLIN).hour == 8
     assert sunday.local_date == dt.date(2026, 3, 29) and sunday.claimed_at.astimezone(BERLIN).hour == 8
     assert sunday.claimed_at - saturday.claimed_at < dt.timedelta(hours=23, minutes=2)
-    assert "Next run: Mon 30 Mar 2026 08:00 CEST" in await world.status()
+    assert f"Next run: {moment(dt.datetime(2026, 3, 30, 6, tzinfo=UTC))}" in await world.status()
 
 
 async def test_restart_at_the_same_moment_sends_no_duplicate(world, simcord_env):
@@ -412,8 +422,11 @@ async def test_digest_now_counts_as_todays(world, simcord_env):
     await simcord_env.advance_time(7 * 3600 + 61)
     assert len(digests_in(world.channel)) == 1
     r = await world.admin.slash(world.channel, "digest now")
-    assert_user_error(simcord_env, r, "Today's digest for this channel was already taken care of (sent, 1 new post, Thu 01 Jan 2026 01:00 CET)")
-    assert "Next run: Fri 02 Jan 2026 08:00 CET" in await world.status()
+    [run] = runs(world.db, world.channel.id)
+    assert_user_error(
+        simcord_env, r, f"Today's digest for this channel was already taken care of (sent, 1 new post, <t:{int(run.claimed_at.timestamp())}:f>)"
+    )
+    assert f"Next run: {moment(dt.datetime(2026, 1, 2, 7, tzinfo=UTC))}" in await world.status()
 
 
 async def test_preview_is_ephemeral_and_claims_nothing(world, simcord_env):

@@ -24,7 +24,7 @@ from sqlalchemy import select as query
 from bot import Settings
 from bot.db import Database
 from bot.models import DigestRun
-from bot.render.digest import digest_messages
+from bot.render.digest import DigestLayout, digest_messages
 from bot.services import digest as service
 
 from .digest_child import pinned_text_channel
@@ -50,10 +50,10 @@ def runs(db: Database, channel_id: int) -> list[DigestRun]:
 
 
 def expected_messages(db: Database, run: DigestRun, *, scope: int) -> list[list[str]]:
-    """The titles of the embeds of each message of the run's digest, as the bot renders it."""
+    """The titles of the embeds of each message of the run's digest, as the bot renders it (a card a post: several messages)."""
     with db.session() as session:
         view = service.build_digest(session, since=run.since, until=run.until, local_date=run.local_date, timezone="UTC", scope=scope)
-    return [[e.title for e in embeds] for embeds in digest_messages(view)]
+    return [[e.title for e in embeds] for embeds in digest_messages(view, DigestLayout(max_posts=CARDS))]
 
 
 def posted(channel) -> list[list[str]]:
@@ -66,8 +66,11 @@ async def status(world: World) -> str:
     return shown(r).content
 
 
+CARDS = 20  # cards a digest here shows: its 25 posts make three messages
+
+
 def subscribe(db: Database, *, guild_id: int, channel_id: int, time: dt.time, now: dt.datetime):
-    return service.set_subscription(db, guild_id=guild_id, channel_id=channel_id, time=time, timezone="UTC", quiet=True, now=now)
+    return service.set_subscription(db, guild_id=guild_id, channel_id=channel_id, time=time, timezone="UTC", quiet=True, now=now, max_posts=CARDS)
 
 
 def kill_after_first_message(database_url: str, *, seconds: float, log) -> int:
@@ -168,7 +171,7 @@ async def test_digest_now_waits_for_a_live_claim_and_finishes_a_lost_one(simcord
 
     await simcord_env.advance_time(60)
     r = await world.admin.slash(world.channel, "digest now")
-    assert_user_error(simcord_env, r, "already taken care of (being sent now: 1 message out so far, Thu 01 Jan 2026 00:00 UTC)")
+    assert_user_error(simcord_env, r, f"already taken care of (being sent now: 1 message out so far, <t:{int(lost.run.claimed_at.timestamp())}:f>)")
     assert world.channel.history() == []
 
     await simcord_env.advance_time(250)  # 00:05:40: its lease ran out at 00:05:30

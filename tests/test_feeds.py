@@ -282,22 +282,22 @@ async def test_feed_commands(simcord_env, cog, world, feed_server):
     assert added.ephemeral and "Now watching" in text and "every 30 minutes" in text and "ok: 54 new" in text
     assert announcements(simcord_env, channel) == []  # the backlog is not announced
 
-    broken = await admin.slash(channel, "feed add", url=feed_server.url("/page.html"))
-    assert "first check failed: not a feed: the server sent an HTML page" in shown(broken).content
+    broken = await admin.slash(channel, "feed add", url=feed_server.url("/garbage"))  # a web page leads to its feed: test_feeds_options.py
+    assert "first check failed: not a feed: no RSS/Atom document in the response" in shown(broken).content
 
     listed = await member.slash(channel, "feed list")
     description = listed.response.embeds[0].description
-    assert url in description and feed_server.url("/page.html") in description and channel.mention in description
+    assert url in description and feed_server.url("/garbage") in description and channel.mention in description
 
     status = await member.slash(channel, "feed status")
     first, second = status.response.embeds
     assert "ok: 54 entries" in first.description
     assert "failing" in second.description
     [reason] = [f.value for f in second.fields if f.name == "Reason"]
-    assert reason == "not a feed: the server sent an HTML page, not RSS/Atom XML"
+    assert reason == "not a feed: no RSS/Atom document in the response"
 
-    choices = await member.autocomplete(channel, "feed status", "feed", "page")
-    assert [c["name"] for c in choices] == [f"#2 {feed_server.url('/page.html')}"]
+    choices = await member.autocomplete(channel, "feed status", "feed", "garb")
+    assert [c["name"] for c in choices] == [f"#2 {feed_server.url('/garbage')}"]
 
     one = await member.slash(channel, "feed status", feed="2")
     assert len(one.response.embeds) == 1

@@ -57,7 +57,7 @@ async def child(database_url: str, feed_url: str) -> None:
     bot = create_bot(Settings(database_url=database_url, feed_allow_private_hosts="127.0.0.1"))
     # The second process finds the commands synced already (as Discord would remember them); each
     # simcord is a fresh Discord, so it registers them itself (strict_sync off).
-    async with released(bot), simcord.run(bot, strict_sync=False) as env:
+    async with released(bot), simcord.run(bot, strict_sync=False, shard_count=1) as env:
         cog = bot.get_cog("Feeds")
         cog.poll_loop.cancel()  # the test says when to tick; a tick is what the loop runs
         await env.advance_time((EPOCH + dt.timedelta(seconds=5) - env.now()).total_seconds())
@@ -79,8 +79,10 @@ async def child(database_url: str, feed_url: str) -> None:
             out = []
             for request in posted:
                 channel_id = int(request.path.split("/")[2])
-                embeds = request.json.get("embeds") or []
-                out.append([channels.get(channel_id), embeds[0].get("title") if embeds else request.json.get("content")])
+                embeds = request.json.get("embeds") or []  # new entries come batched, a card each
+                out.extend([channels.get(channel_id), e.get("title")] for e in embeds)
+                if not embeds:
+                    out.append([channels.get(channel_id), request.json.get("content")])
             return out
 
         print(REPORT + json.dumps({"ready": [[g.id, c.id] for g, c, _a in servers]}), flush=True)

@@ -24,6 +24,7 @@ from .helpers import SAMPLE, World, shown
 ADMIN_COMMANDS = {
     # what a member types (command, options), by the top-level command Discord's overrides apply to
     "discussion mode": {"mode": "request"},
+    "discussion quotes": {"setting": "off"},
     "digest setup": {"time": "09:00", "timezone": "UTC"},
     "digest off": {},
     "digest now": {},
@@ -31,6 +32,8 @@ ADMIN_COMMANDS = {
     "digest preview": {},  # README: Manage Server (DESIGN.md §4 listed it for everyone; the README's rule stays)
     "feed add": {"url": "http://127.0.0.1:9/feed.xml"},
     "feed remove": {"feed": "1"},
+    "feed filter": {"feed": "1", "include": "summit"},
+    "export": {},
     "load": {"file": ("post.txt", SAMPLE.read_bytes().replace(b"Kim", b"Kimm"))},
 }
 

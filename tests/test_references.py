@@ -85,9 +85,13 @@ def test_quote_before_the_reference_and_the_un_charter_inside_it(part_b, treatie
     assert art4.number == 4 and art4.treaty_name is None  # "of the treaty" names none
     assert art4.quote.startswith("In the event that one of the parties comes under an armed attack")
     assert art4.quote.endswith("in accordance with the laws of North Korea and Russia")  # attribution comma dropped
-    r51, r4 = resolve_references(line, treaties, main_treaty=by_name(treaties, RU_DPRK))
+    r51, r4 = resolve_references(line, treaties, main_treaty=by_name(treaties, NATO))
     assert (r51.treaty.name, r51.via) == (UN, "name")
-    # The UN Charter mention sits inside the quote: it is not "the treaty" of Article 4.
+    # The UN Charter mention sits inside the quote: it is not "the treaty" of Article 4. The
+    # parties the quote names (North Korea and Russia) are: the text alone says which treaty.
+    assert (r4.treaty.name, r4.via) == (RU_DPRK, "nearest")
+    (r4,) = resolve_references(line.replace("North Korea and Russia", "both parties"), treaties,
+                               main_treaty=by_name(treaties, RU_DPRK))[1:]
     assert (r4.treaty.name, r4.via) == (RU_DPRK, "main")
 
 
@@ -112,8 +116,9 @@ def test_more_news_report_lines(part_b, treaties):
     assert art4.quote.startswith("In case either of the signatories is placed in a state of war")
     assert (art51.number, art51.treaty_name, art51.quote) == (51, "[United Nations] Charter", None)
     r4, r51 = resolve_references(four, treaties)
-    # A lowercase description that matches no alias falls back like "the treaty" would.
-    assert r4.treaty is None and r4.via == "none"
+    # A lowercase description that matches no alias falls back like "the treaty" would: here to
+    # the formal name that follows it ("formally the DPRK-Russia Treaty on …").
+    assert (r4.treaty.name, r4.via) == (RU_DPRK, "nearest")
     assert r51.treaty.name == UN
     assert refs(line_with(part_b, "Article 4 stipulates that if either")) == [(4, None, None)]
     ten = line_with(part_b, "Under Article 10 of the new treaty")
@@ -197,8 +202,10 @@ def test_quote_in_another_sentence_is_not_attached():
 
 
 def test_each_reference_gets_its_own_quote():
-    assert refs('Article 4 says "x," Article 5 adds "y."') == [(4, "x", None), (5, "y.", None)]
-    assert refs('Article 4 says "a," and "b," Article 5 adds.') == [(4, "a", None), (5, "b", None)]
+    # (two-word quotes: a single quoted word is a term or a nickname, never an article's wording)
+    assert refs('Article 4 says "x one," Article 5 adds "y two."') == [(4, "x one", None), (5, "y two.", None)]
+    assert refs('Article 4 says "a one," and "b two," Article 5 adds.') == [(4, "a one", None), (5, "b two", None)]
+    assert refs('Article 3 provides that warships enjoy passage when Turkey is not “belligerent”.') == [(3, None, None)]
 
 
 def test_a_quote_for_a_list_is_not_duplicated():
@@ -215,7 +222,9 @@ def test_reference_inside_a_quote_does_not_steal_it():
 
 
 def test_abbreviations_do_not_end_the_sentence():
-    assert refs('Under Art. 4, Mr. Lee of the U.S. delegation said "consult."') == [(4, "consult.", None)]
+    assert refs('Under Art. 4, as amended by Mr. Lee of the U.S. delegation, parties must "consult each other."') == [
+        (4, "consult each other.", None)
+    ]
     assert refs('Art. 4 is short. No. 5 said "consult."') == [(4, None, None)]
 
 
@@ -262,7 +271,8 @@ def test_treaty_names_as_written(text, name):
         ("UN Charter", UN),
         ("[United Nations] Charter", UN),
         ("1949 North Atlantic Treaty", NATO),
-        ("Treaty of Lisbon", None),
+        ("Treaty of Lisbon", "Treaty on European Union"),  # its articles 42(7) and 50 are the TEU's
+        ("Treaty of Tordesillas", None),
         ("NATO–Russia Founding Act", None),  # contains a known name, but is another document
         ("the North Atlantic Treaty of 4 April 1949", NATO),
         ("the treaty", None),
@@ -331,9 +341,9 @@ def test_nearest_treaty_before_then_main(treaties):
     assert (r.treaty, r.via) == (None, "none")
 
 
-def test_unknown_specific_name_is_not_guessed(treaties):
-    (r,) = resolve_references("NATO again. Article 50 of the Treaty of Lisbon.", treaties, main_treaty=treaties[0])
-    assert (r.treaty, r.treaty_name, r.via) == (None, "Treaty of Lisbon", "none")
+def test_unknown_specific_name_is_its_own_treaty_not_a_guess(treaties):
+    (r,) = resolve_references("NATO again. Article 50 of the Treaty of Tordesillas.", treaties, main_treaty=treaties[0])
+    assert (r.treaty, r.treaty_name, r.via) == (TreatyName("Treaty of Tordesillas"), "Treaty of Tordesillas", "name")
 
 
 def test_explicit_name_beats_nearest(treaties):
@@ -351,3 +361,207 @@ def test_reference_dataclass_is_frozen():
     with pytest.raises(AttributeError):
         r.number = 2  # type: ignore[misc]
 
+
+
+# --------------------------------------------------------------------------- issue 14: forms, paragraphs, spans
+
+
+def spans(text):
+    return [(r.number, r.paragraph, text[r.start : r.end]) for r in find_references(text)]
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("NATO allies invoked Art. 5 after 9/11.", [(5, None, "Art. 5")]),
+        ("Article V of the treaty is the heart of NATO.", [(5, None, "Article V")]),
+        ("Under article iv of the treaty, each party consults.", [(4, None, "article iv")]),
+        ("Article Five is what the summit was about.", [(5, None, "Article Five")]),
+        ("Russia invoked Articles 41 and 42 of the Charter.", [(41, None, "Articles 41 and 42"), (42, None, "Articles 41 and 42")]),
+        ("Articles 41-42 give the Council its teeth.", [(41, None, "Articles 41-42"), (42, None, "Articles 41-42")]),
+        ("Articles 41–42 give the Council its teeth.", [(41, None, "Articles 41–42"), (42, None, "Articles 41–42")]),
+        ("It violates Article 2(4) of the UN Charter.", [(2, "4", "Article 2(4)")]),
+        ("France invoked Article 42.7 of the EU treaty.", [(42, "7", "Article 42.7")]),
+        ("the crime defined in Article 8 bis of the Rome Statute", [(8, "bis", "Article 8 bis")]),
+        ("the interests listed in Article 10 (2) ECHR", [(10, "2", "Article 10 (2)")]),
+        ("Russia relied on Article XXI(b)(iii) of the GATT.", [(21, "b(iii)", "Article XXI(b)(iii)")]),
+        ("Article 15, paragraph 1, says the treaty is of unlimited duration.", [(15, "1", "Article 15, paragraph 1")]),
+        ("(Source: Paris Agreement Art. 2a)", [(2, "a", "Art. 2a")]),
+    ],
+)
+def test_forms_with_paragraphs_and_spans(text, expected):
+    assert spans(text) == expected
+
+
+def test_suffixed_lists():
+    text = "Articles 8 bis, 15 bis and 15 ter are novelties in the Rome Statute."
+    assert [(r.number, r.paragraph) for r in find_references(text)] == [(8, "bis"), (15, "bis"), (15, "ter")]
+
+
+def test_the_fifth_article_needs_a_treaty():
+    assert numbers("the fifth article of the North Atlantic Treaty") == [5]
+    assert numbers("The fifth article I wrote this year was about NATO.") == []
+    assert numbers("I read article iv of a magazine and article i of another.") == []
+
+
+def test_resolved_references_carry_paragraph_and_end(treaties):
+    text = "Russia's invasion violates Article 2(4) of the U.N. Charter."
+    (r,) = resolve_references(text, treaties)
+    assert (r.number, r.paragraph, r.treaty.name, text[r.start : r.end]) == (2, "4", UN, "Article 2(4)")
+
+
+# --------------------------------------------------------------------------- issue 14: quotes
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Article 5 of the North Atlantic Treaty states that “an armed attack against one shall be considered an attack against them all.”",
+        'Article 5 of the North Atlantic Treaty reads: "an armed attack against one shall be considered an attack against them all."',
+        "Article 5 of the North Atlantic Treaty provides that 'an armed attack against one shall be considered an attack against them all.'",
+        "Article 5 of the North Atlantic Treaty says: ‘an armed attack against one shall be considered an attack against them all.’",
+        "Article 5 of the North Atlantic Treaty says: «an armed attack against one shall be considered an attack against them all.»",
+        "Article 5 of the North Atlantic Treaty, which reads,\n\nan armed attack against one shall be considered an attack against them all.\n\nIt was invoked once.",
+        "The allies cited Article 5 of the North Atlantic Treaty. It states:\nan armed attack against one shall be considered an attack against them all.\nThe rest is politics.",
+        "Article\n5\nof\nthe\nNorth\nAtlantic\nTreaty\nstates\nthat\n“an\narmed\nattack\nagainst\none\nshall\nbe\nconsidered\nan\nattack\nagainst\nthem\nall.”",
+    ],
+)
+def test_quote_forms(text):
+    (ref,) = find_references(text)
+    assert (ref.number, ref.treaty_name) == (5, "North Atlantic Treaty")
+    assert ref.quote.strip(".") == "an armed attack against one shall be considered an attack against them all"
+
+
+def test_quotes_outside_the_sentence():
+    text = 'Article 4 is the core of the pact. It states that each party shall "come to the assistance of the state attacked."'
+    assert refs(text)[0][1] == "come to the assistance of the state attacked."
+    text = "Article 50 of the Lisbon treaty sets out how to leave. “Any member state may decide to withdraw,” the article says."
+    assert refs(text)[0][1] == "Any member state may decide to withdraw"
+    text = "The goal is to “hold the increase in temperature well below 2˚C” (Article 2(a))."
+    assert refs(text)[0][1] == "hold the increase in temperature well below 2˚C"
+    text = "Article 51 is the legal basis for collective defence.\n“Nothing in the present Charter shall impair the inherent right of self-defence.”"
+    assert refs(text)[0][1] == "Nothing in the present Charter shall impair the inherent right of self-defence."
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        'Trump cast doubt on NATO\'s Article 5, saying, "There are numerous definitions of Article 5."',
+        '“I’m committing the United States to Article 5,” Mr. Trump said.',
+        "Obama stated that “our commitment is absolute,” and that Article 5 “covers all territories under Japan’s administration.”",
+        'Article 42.7 of the Lisbon Treaty "provides that all member states must help," the president said on Monday.',
+        "It is known as \"Common Article 3\" of the Geneva Conventions.",
+        "the WTO's so-called “national security exception” under Article XXI of the GATT",
+        "Article 2(4) of the United Nations (“U.N.”) Charter is the cornerstone.",
+    ],
+)
+def test_a_speakers_words_or_a_nickname_is_not_the_wording(text):
+    assert all(r.quote is None for r in find_references(text))
+
+
+def test_a_block_that_names_the_treaty_again_is_no_quote():
+    text = "Article 3 of the UN Charter provides:\nAs stated in Article 93 of the UN Charter, all members are parties to the statute."
+    assert [r.quote for r in find_references(text)] == [None, None]
+
+
+# --------------------------------------------------------------------------- issue 14: open world, merging
+
+
+def names_of(text, treaties):
+    return [(r.number, r.treaty.name if r.treaty else None) for r in resolve_references(text, treaties)]
+
+
+def test_an_unknown_treaty_is_known_by_its_name_as_written(treaties):
+    text = "Article 7 of the Harbour Cooperation Agreement says: “The ports shall remain open.” Article 8 says ships may dock."
+    got = resolve_references(text, treaties)
+    assert [(r.number, r.treaty, r.via) for r in got] == [
+        (7, TreatyName("Harbour Cooperation Agreement"), "name"),
+        (8, TreatyName("Harbour Cooperation Agreement"), "nearest"),
+    ]
+    assert got[0].quote == "The ports shall remain open."
+
+
+def test_an_acronym_in_brackets_becomes_an_alias(treaties):
+    text = "The Harbour Cooperation Agreement (HCA) was signed in 2020. Article 3 of the HCA covers pilots."
+    (r,) = resolve_references(text, treaties)
+    assert r.treaty == TreatyName("Harbour Cooperation Agreement", ("HCA",))
+    text = "Manila wants the Mutual Defense Treaty (MDT) with Washington applied. Article IV of the MDT covers the Philippines' vessels."
+    assert names_of(text, treaties) == [(4, "Mutual Defense Treaty between the United States and the Philippines")]
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("Bordyuzha was quoting the CSTO treaty's Article 4.", "Collective Security Treaty"),
+        ("Trump did not endorse Article 5 of the NATO charter.", NATO),
+        ("“Any attack on Philippine vessels will trigger Article 4 of our Mutual Defense Treaty,” Pompeo told Manila.",
+         "Mutual Defense Treaty between the United States and the Philippines"),
+        ("Seoul asked whether Article 3 of the Mutual Defense Treaty covers South Korean islands.",
+         "Mutual Defense Treaty between the United States and the Republic of Korea"),
+        ("Article 22 of the Vienna Convention on Diplomatic Relations protects embassies.", "Vienna Convention on Diplomatic Relations"),
+        ("Common Article 3 of the Geneva Conventions applies.", "Geneva Conventions"),
+        ("The court held that Common Article 3 applies to the conflict.", "Geneva Conventions"),
+        ("the UN Charter's Article 51 allows self-defence", UN),
+        ("Article 4 of the 1972 Anti-Ballistic Missile (ABM) Treaty", "Anti-Ballistic Missile Treaty"),
+        ("Article 50 of the Treaty of Lisbon", "Treaty on European Union"),
+    ],
+)
+def test_names_merge_with_known_treaties_without_false_merges(treaties, text, expected):
+    assert names_of(text, treaties)[0][1] == expected
+
+
+def test_a_name_never_falls_back_to_an_unrelated_treaty(treaties):
+    text = "NATO met. Article 4 of the Treaty of Tordesillas divided the world."
+    assert names_of(text, treaties) == [(4, "Treaty of Tordesillas")]
+    text = "Article 4 of the Mutual Defense Treaty applies, the minister said."  # which one? the text does not say
+    assert names_of(text, treaties) == [(4, None)]
+
+
+def test_a_treaty_named_earlier_resolves_later_bare_references(treaties):
+    text = (
+        "The Warsaw Pact is written in the language of defense pacts. It alludes to NATO in passing.\n"
+        "In Article 1, the signatories agree to abide by the United Nations Charter. Article 2 emphasizes peace."
+    )
+    assert names_of(text, treaties) == [(1, "Warsaw Pact"), (2, "Warsaw Pact")]
+
+
+# --------------------------------------------------------------------------- issue 14: not treaty articles
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Article II of the US Constitution gives the president executive power.",
+        "The Constitution of the United States does have an Article II. Article II spells out the oath.",
+        "Parliament nullified Article 370 of the Constitution. Article 370 had given Kashmir its status.",
+        "Articles 370 and 35(A) were nullified. Article 370 of the Constitution of India was temporary.",
+        "Congress may declare war under Article I, Section 8 of the Constitution.",
+        "The House acted under Article I, sec. 2, cl. 5, which gives it “the sole Power of impeachment.”",
+        "You may have heard about Article 15 of the Uniform Code of Military Justice (“UCMJ”).",
+        "Non-judicial punishment is authorized by the UCMJ, which is an article 15 for minor offenses.",
+        "In my service I have witnessed Article 15s for many circumstances.",
+        "(2) PRIVACY INTERNATIONAL (3) ARTICLE 19 (4) COMMITTEE TO PROTECT JOURNALISTS",
+        "The free-speech group Article 19 said the law was vague.",
+        "By-Laws Articles IV-VI\n\nARTICLE IV: Fees and Dues\n\nAnnual dues shall be $20.",
+        "Congress approved Article 104 under the Articles of War.",
+        "Article 3 of the Jammu and Kashmir charter declared the state part of India, unlike the Jammu and Kashmir constitution's preamble.",
+    ],
+)
+def test_constitutions_codes_and_names_are_not_treaty_articles(treaties, text):
+    assert resolve_references(text, treaties) == []
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "There was an article in the Times about NATO.",
+        "The treaty has 25 articles and two annexes.",
+        "The New START Treaty consists of sixteen articles and a Protocol.",
+        "There is also the article written by Putin for Rodong Sinmun.",
+        "This article originally appeared on Newsday. NATO remains important.",
+        "1. Basics. 2. Choices. (a) accept (b) refuse",
+    ],
+)
+def test_newspaper_articles_counts_and_list_items_are_no_references(treaties, text):
+    assert find_references(text) == []
+    assert resolve_references(text, treaties) == []

@@ -214,7 +214,7 @@ async def test_posts_comments_and_search(world, simcord_env):
 async def test_articles(world, simcord_env):
     env, alice = simcord_env, world.alice
     start = len(env.http_requests)
-    await alice.slash(world.channel, "article", number=5)
+    await alice.slash(world.channel, "article", number="5")
     check(env, start, QUOTE, TITLE, footers=(f"As quoted in {TITLE}",))
 
     start = len(env.http_requests)

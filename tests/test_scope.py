@@ -122,16 +122,16 @@ async def test_comments(servers):
 
 async def test_article_citations_and_best_quote(servers):
     a, b = servers.a, servers.b
-    in_a = shown(await a.alice.slash(a.channel, "article", number=4)).embeds
-    in_b = shown(await b.alice.slash(b.channel, "article", number=4)).embeds
+    in_a = shown(await a.alice.slash(a.channel, "article", number="4")).embeds
+    in_b = shown(await b.alice.slash(b.channel, "article", number="4")).embeds
     assert "It binds both sides for decades." in in_a[0].description  # A's longer quote is the best A sees
     assert "It binds both sides" not in in_b[0].description and in_b[0].description.startswith("if one of the Parties")
     cited = {e.fields[-1].name: e.fields[-1].value for e in in_a[-1:]}
     assert any("Cited in 2 posts" in name and "quokka" in value for name, value in cited.items())
     cited_b = {f.name: f.value for f in in_b[-1].fields}
     assert "Cited in 1 post" in cited_b and "quokka" not in cited_b["Cited in 1 post"]
-    assert "North Atlantic Treaty" in shown(await a.alice.slash(a.channel, "article", number=5)).embeds[0].title
-    r = await b.alice.slash(b.channel, "article", number=5)
+    assert "North Atlantic Treaty" in shown(await a.alice.slash(a.channel, "article", number="5")).embeds[0].title
+    r = await b.alice.slash(b.channel, "article", number="5")
     assert_user_error(servers.env, r, "Article 5 is not known")
     listed_b = shown(await b.alice.slash(b.channel, "articles")).embeds[0].description
     assert "North Atlantic" not in listed_b and "Russia–DPRK" in listed_b

@@ -85,7 +85,7 @@ def test_bad_files_fail_alone_and_are_reported(db, tmp_path):
     (tmp_path / "d-impossible.txt").write_text("February 30, 2024\n\nTitle\n\nBody.\n", encoding="utf-8")
     (tmp_path / "e-binary.txt").write_bytes(b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR")
 
-    report = load(db, now=NOW, sources=[str(tmp_path)])
+    report = load(db, now=NOW, sources=sorted(str(p) for p in tmp_path.glob("?-*.txt")))  # named: each fails
 
     assert report.summary() == "1 loaded, 0 updated, 0 unchanged, 4 failed"
     errors = {r.source.rsplit("/", 1)[-1]: (r.line, r.error) for r in report.failed}
@@ -96,6 +96,14 @@ def test_bad_files_fail_alone_and_are_reported(db, tmp_path):
     assert "binary" in errors["e-binary.txt"][1]
     with db.session() as session:
         assert count_posts(session) == 1
+
+    # Found in a folder, what is no post file at all is skipped with the reason; a broken post still fails.
+    report = load(db, now=NOW, sources=[str(tmp_path)])
+    assert report.summary() == "0 loaded, 0 updated, 1 unchanged, 1 failed, 3 skipped"
+    assert [r.source.rsplit("/", 1)[-1] for r in report.failed] == ["d-impossible.txt"]
+    notes = {r.source.rsplit("/", 1)[-1]: r.skipped for r in report.skipped}
+    assert set(notes) == {"b-empty.txt", "c-nodate.txt", "e-binary.txt"}
+    assert all(note.startswith("not a post file, feed or treaty text (line ") for note in notes.values()), notes
 
 
 def test_comment_count_mismatch_loads_with_a_warning(db, tmp_path):

@@ -11,7 +11,7 @@ from typer.testing import CliRunner
 
 from bot.cli import app
 from bot.errors import UserFacingError
-from bot.models import Article, Treaty, TreatyAlias
+from bot.models import Article, Quote, Treaty, TreatyAlias
 from bot.render import CHOICE_NAME_LIMIT, choice_name
 from bot.services.articles import (
     article_choices,
@@ -59,7 +59,7 @@ def test_sample_post_quotes_articles_4_and_3(db):
     assert answer.treaty == RUSSIA_DPRK and answer.source == ArticleSource.QUOTE
     assert answer.quoted_in.title == SAMPLE_TITLE and answer.quoted_in.date.isoformat() == "2024-06-23"
     assert [p.title for p in answer.posts] == [SAMPLE_TITLE]
-    assert answer.also_in == ()
+    assert answer.also == ()
 
     answer = quote_article(db, scope=None, number=3, treaty="Russia-DPRK strategic partnership treaty")
     assert answer.text.startswith("In the event of an immediate threat of an act of armed aggression")
@@ -122,7 +122,7 @@ def test_the_loading_path_recognises_treaty_texts(db):
     assert post.kind == SourceKind.POST and treaty.kind == SourceKind.TREATY and not treaty.failed
     assert treaty.treaty.name == NPT and treaty.treaty.articles[:3] == ("I", "II", "III") and treaty.treaty.created
     assert quote_article(db, scope=None, number=3, treaty="NPT").source == ArticleSource.TEXT
-    assert quote_article(db, scope=None, number=4).also_in == (NPT,)  # the sample post's treaty is still the one discussed
+    assert quote_article(db, scope=None, number=4).also == ("Article IV of the NPT",)  # the sample post's treaty is still the one cited
 
 
 def test_reload_replaces_articles_and_keeps_one_treaty(db):
@@ -169,13 +169,13 @@ def test_ambiguous_number_prefers_the_most_recently_discussed(db):
     load_sample(db)
     load_text(db, fixture("treaties", "treaty_north_atlantic_1949.txt"), name="North Atlantic Treaty", aliases=["NATO"])
     answer = quote_article(db, scope=None, number=4)
-    assert answer.treaty == RUSSIA_DPRK and answer.also_in == (NATO,)
+    assert answer.treaty == RUSSIA_DPRK and answer.also == ("Article 4 of the North Atlantic Treaty",)
     assert quote_article(db, scope=None, number=4, treaty="NATO").text.startswith("The Parties will consult together")
-    assert quote_article(db, scope=None, number=5).also_in == ()  # only NATO has an Article 5
+    assert quote_article(db, scope=None, number=5).also == ()  # only NATO has an Article 5
 
     add_post(db, "Consultations", date=dt.date(2024, 7, 1), body='Article 4 of the North Atlantic Treaty says "The Parties will consult together."')
     answer = quote_article(db, scope=None, number=4)
-    assert answer.treaty == NATO and answer.source == ArticleSource.TEXT and answer.also_in == (RUSSIA_DPRK,)
+    assert answer.treaty == NATO and answer.source == ArticleSource.TEXT and answer.also == ("Article 4 of the Russia-DPRK treaty",)
     assert [p.title for p in answer.posts] == ["Consultations"]
 
 
@@ -208,16 +208,19 @@ def test_autocomplete_helpers(db):
     assert treaty_choices(db, scope=None, current="zzzzzz") == []
 
     npt = article_choices(db, scope=None, treaty="NPT", current="")
-    assert [c.value for c in npt] == list(range(1, 12))
+    assert [c.value for c in npt] == ["I", "II", "III", "IV", "V", "VI", "VII", "VIII", "IX", "X", "XI"]  # as the treaty numbers them
     assert choice_name(npt[2]).startswith("Article III: 1. Each non-nuclear-weapon State")
-    assert [c.value for c in article_choices(db, scope=None, treaty="NPT", current="1")] == [1, 10, 11]
-    assert [c.value for c in article_choices(db, scope=None, treaty="Russia-DPRK treaty", current="")] == [3, 4]
-    assert article_choices(db, scope=None, treaty="Russia-DPRK treaty", current="armed attack")[0].value == 4
+    assert [c.value for c in article_choices(db, scope=None, treaty="NPT", current="1")] == ["I", "X", "XI"]
+    assert [c.value for c in article_choices(db, scope=None, treaty="NPT", current="iv")] == ["IV"]  # what "iv" means
+    assert [c.value for c in article_choices(db, scope=None, treaty="Russia-DPRK treaty", current="")] == ["3", "4"]
+    assert article_choices(db, scope=None, treaty="Russia-DPRK treaty", current="armed attack")[0].value == "4"
 
     every = article_choices(db, scope=None, treaty=None, current="")
     assert len(every) == 14  # numbers 1..14 across the treaties, each once
-    four = next(c for c in every if c.value == 4)
-    assert "Russia-DPRK treaty +2" in choice_name(four)  # the most recently discussed, and how many others
+    four = next(c for c in every if c.value == "4")
+    # the treaty posts cite for it, and the others in words
+    assert choice_name(four).startswith("Article 4 · Russia-DPRK treaty · also North Atlantic Treaty, NPT · if one of the Parties")
+    assert "+" not in choice_name(four)
     for choices in (everything, npt, every, article_choices(db, scope=None, treaty="half-typed trea", current="")):
         assert len(choices) <= 25 and all(len(choice_name(c)) <= CHOICE_NAME_LIMIT for c in choices)
         assert all(len(str(c.value)) <= 100 for c in choices)
@@ -266,7 +269,7 @@ def test_cli_treaty_load_list_and_article(cli_db):
     assert "Article III" in flat(result) and "safeguards" in flat(result)
 
     result = runner.invoke(app, ["article", "4"])
-    assert "also in: Treaty on the Non-Proliferation" in flat(result)
+    assert "also: Article IV of the NPT (pick one with --treaty)" in flat(result)
 
 
 def test_cli_errors_are_one_line(cli_db, tmp_path):
@@ -283,3 +286,58 @@ def test_cli_errors_are_one_line(cli_db, tmp_path):
 
     result = runner.invoke(app, ["treaty", "list"])
     assert result.exit_code == 0 and "Russia–DPRK" in flat(result)
+
+
+# --------------------------------------------------------------------------- issue #11: open world, paragraphs, typed names
+
+
+def test_a_treaty_a_post_names_is_stored_with_the_acronym_it_defines(db):
+    add_post(db, "Ports", body="Article 7 of the Harbour Cooperation Agreement (HCA) says: “Harbours stay open.”")
+    add_post(db, "Ports again", date=dt.date(2024, 6, 24), body="Article 8 of the HCA is about pilots.")
+    with db.session() as session:
+        [(treaty_id, name)] = session.execute(select(Treaty.id, Treaty.name).where(Treaty.name.like("Harbour%"))).all()
+        aliases = list(session.execute(select(TreatyAlias.alias).where(TreatyAlias.treaty_id == treaty_id)).scalars())
+    assert name == "Harbour Cooperation Agreement" and aliases == ["HCA"]
+    assert quote_article(db, scope=None, number="7", treaty="HCA").text == "Harbours stay open."
+    assert quote_article(db, scope=None, number=8, treaty="harbour cooperation agreement").posts[0].title == "Ports again"
+
+
+def test_quotes_keep_their_paragraph(db):
+    add_post(db, "Force", body="Article 2(4) of the UN Charter states: “All Members shall refrain from the threat or use of force.” "
+                               "Article 2 of the UN Charter lists the principles.")
+    with db.session() as session:
+        rows = session.execute(select(Quote.number, Quote.paragraph, Quote.text).order_by(Quote.offset)).all()
+    assert [(r.number, r.paragraph) for r in rows] == [(2, "4"), (2, None)]
+    answer = quote_article(db, scope=None, number="2(4)", treaty="UN Charter")
+    assert answer.heading == "Article 2(4) — Charter of the United Nations" and answer.text.startswith("All Members shall refrain")
+    answer = quote_article(db, scope=None, number="2(9)", treaty="UN Charter")
+    assert answer.paragraph == "4" and answer.note == "No post quotes paragraph 9; this is the best quote of Article 2."
+
+
+def test_what_people_type_for_an_article():
+    from bot.services.article_query import numbered_paragraphs, parse_article_query
+
+    cases = {"5": ((5,), None), "V": ((5,), None), "iv": ((4,), None), "Art. 51": ((51,), None), "2(4)": ((2,), "4"),
+             "2 (a)": ((2,), "a"), "42.7": ((42,), "7"), "8 bis": ((8,), "bis"), "3-5": ((3, 4, 5), None),
+             "41–42": ((41, 42), None), "3 to 4": ((3, 4), None), "Articles 3 and 4": ((3, 4), None)}
+    for typed, (numbers, paragraph) in cases.items():
+        query = parse_article_query(typed)
+        assert (query.numbers, query.paragraph) == (numbers, paragraph), typed
+    for typed in ("", "banana", "0", "10000", "5-3", "IIII", "1-11"):
+        with pytest.raises(UserFacingError):
+            parse_article_query(typed)
+    text = "Intro.\n\n1. One.\n\n(a) sub a;\n\n(b) sub b.\n\n2. Two.\n\n(3) Three."
+    assert numbered_paragraphs(text) == {"1": "1. One.\n\n(a) sub a;\n\n(b) sub b.", "2": "2. Two.", "3": "(3) Three."}
+    assert numbered_paragraphs("No numbers here.\n\nNone at all.") == {}
+
+
+def test_typed_names_score_as_autocomplete_ranks():
+    from bot.services.typed_names import MIN_SCORE, label_score
+
+    assert label_score("Russia-DPRK", "Russia–DPRK Treaty on Comprehensive Strategic Partnership") == 100  # hyphen vs en dash
+    assert label_score("north korea treaty", "Russia–DPRK Treaty on Comprehensive Strategic Partnership") == 90
+    assert label_score("un charter", "UN Charter") == 110 and label_score("U.N. charter", "UN Charter") == 110
+    assert label_score("un charter", "United Nations Framework Convention on Climate Change") < MIN_SCORE  # a convention
+    assert label_score("Nort Atlantic", "North Atlantic Treaty") >= MIN_SCORE  # typos
+    assert label_score("nato", "Vienna Convention on the Law of Treaties") < MIN_SCORE
+    assert label_score("Treaty of Nowhere", "North Atlantic Treaty") < MIN_SCORE  # "treaty" alone makes nothing alike

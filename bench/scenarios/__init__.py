@@ -37,10 +37,17 @@ def _footprint(ctx: Context) -> list[Row]:
     return footprint.run(ctx)
 
 
+def _references(ctx: Context) -> list[Row]:
+    from bench.scenarios import references
+
+    return references.run(ctx)
+
+
 SCENARIOS: dict[str, Callable[[Context], list[Row]]] = {
     "load": _load,
     "commands": _commands,
     "digest": _digest,
     "capture": _capture,
     "footprint": _footprint,
+    "references": _references,
 }

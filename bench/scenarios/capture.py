@@ -46,7 +46,7 @@ async def measure(ctx: Context, url: str) -> Row:
 
     m = ctx.size(5000, 1000)
     bot = create_bot(Settings(database_url=url))
-    async with simcord.run(bot) as env:
+    async with simcord.run(bot, shard_count=1) as env:
         guild = env.create_guild(id=BENCH_GUILD)
         channel = guild.create_text_channel("posts")
         admin = guild.add_member(env.create_user("admin"))

@@ -37,7 +37,7 @@ from bench.generate import BENCH_GUILD, build_store, cached_sqlite_store, privat
 from cogs import _ui
 
 TARGETS_MS = {"article": 50.0, "post show": 50.0, "search": 100.0, "comments": 50.0}
-ARTICLES = [(5, None), (5, "North Atlantic Treaty"), (4, None), (6, "NATO"), (10, "NPT"), (1, "NPT"), (51, "UN Charter"), (3, None), (2, None)]
+ARTICLES = [("5", None), ("5", "North Atlantic Treaty"), ("4", None), ("6", "NATO"), ("10", "NPT"), ("1", "NPT"), ("51", "UN Charter"), ("3", None), ("2", None)]
 QUERIES = ["nuclear deterrence", "sanctions", "Article 5", "pyongyang summit", "energy trade", "self-defence",
            "collective", "escalation risk", "kyiv", "ratified agreement"]
 
@@ -141,7 +141,7 @@ async def measure(ctx: Context, url: str, n: int, backend: str) -> list[Row]:
     }
     rows: list[Row] = []
     with answer_clock() as answered:
-        async with simcord.run(bot) as env:
+        async with simcord.run(bot, shard_count=1) as env:
             figures = await _run_commands(env, arguments, answered, backend=backend, warmup=warmup, runs=runs, budget=budget, min_runs=min_runs)
     rows.append(plan_row(url, backend, size, visible[0]))
     base = figures["benchping"]

@@ -78,13 +78,13 @@ async def _measure(url: str) -> dict:
 
     quiet_logging()
     bot = create_bot(Settings(database_url=url))
-    async with simcord.run(bot) as env:
+    async with simcord.run(bot, shard_count=1) as env:
         ready_at = time.time()
         guild = env.create_guild(id=BENCH_GUILD)
         channel = guild.create_text_channel("general")
         member = guild.add_member(env.create_user("bench"))
         ran = []
-        for name, options in (("article", {"number": 5}), ("post show", {"post": "1"}), ("search", {"query": "nuclear"}), ("comments", {"post": "1"})):
+        for name, options in (("article", {"number": "5"}), ("post show", {"post": "1"}), ("search", {"query": "nuclear"}), ("comments", {"post": "1"})):
             root = bot.tree.get_command(name.split()[0])
             if root is None or (" " in name and getattr(root, "get_command", lambda _: None)(name.split()[1]) is None):
                 continue

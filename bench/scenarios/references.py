@@ -74,27 +74,29 @@ class Found:
 
 
 def load_finder() -> tuple[Callable[[str], list[Found]], str, frozenset[str]]:
-    """The ONE place the bench calls the finder: (find(text) -> [Found], where, catalog names)."""
+    """The ONE place the bench calls the finder: (find(text) -> [Found], where, catalog names).
+
+    The code path `postbot references` prints: bot.services.treaties.find_references.
+    """
     from bot.ingest.names import known_treaties
-    from bot.ingest.references import resolve_references
+    from bot.services.treaties import find_references
 
     treaties = known_treaties()
 
     def find(text: str) -> list[Found]:
-        out = []
-        for r in resolve_references(text, treaties):
-            end = getattr(r, "end", None)
-            out.append(Found(
+        return [
+            Found(
                 number=int(r.number),
                 quote=r.quote,
-                treaty=r.treaty.name if r.treaty is not None else None,
-                treaty_written=r.treaty_name,
+                treaty=r.treaty,
+                treaty_written=r.written,
                 start=r.start,
-                end=end if end is not None else r.start + SPAN_FALLBACK,
-            ))
-        return out
+                end=r.end if r.end is not None and r.end >= 0 else r.start + SPAN_FALLBACK,
+            )
+            for r in find_references(text, treaties)
+        ]
 
-    return find, "bot.ingest.references", frozenset(t.name for t in treaties)
+    return find, "bot.services.treaties.find_references", frozenset(t.name for t in treaties)
 
 
 # --------------------------------------------------------------------------- treaty names
@@ -154,6 +156,14 @@ ALIASES: dict[str, tuple[str, ...]] = {
                                    "Collective Security Treaty (CST)", "Treaty on Collective Security"),
     "Anti-Ballistic Missile Treaty": ("ABM Treaty", "ABM treaty", "1972 Anti-Ballistic Missile (ABM) Treaty"),
     "Covenant of the League of Nations": ("League of Nations Covenant", "Covenant"),
+    "Montreux Convention Regarding the Regime of the Straits": (
+        "Montreux Convention", "1936 Montreux Convention Regarding the Regime of the Straits", "Montreux Straits Convention",
+        "Convention Regarding the Regime of the Straits"),
+    "Convention Relating to the Status of Refugees": (
+        "Refugee Convention", "1951 Refugee Convention", "1951 Convention", "Convention relating to the Status of Refugees",
+        "1951 Convention relating to the Status of Refugees", "United Nations Convention Relating to the Status of Refugees",
+        "1951 United Nations Convention Relating to the Status of Refugees"),
+    "Convention on the International Status of Refugees": ("1933 Convention on the International Status of Refugees",),
 }
 
 _DASHES = re.compile(r"[\u2010-\u2015\u2212\-/]+")

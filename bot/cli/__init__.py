@@ -4,7 +4,7 @@ One module per group of commands; importing them registers them on `app`. User a
 is printed with rich's markup off (`say`), so a path or a title never reads as markup.
 """
 
-from bot.cli import feeds, posts, run, treaties  # noqa: F401  (registers the commands)
+from bot.cli import feeds, posts, reading, run, treaties  # noqa: F401  (registers the commands)
 from bot.cli._base import app
 
 __all__ = ["app"]

@@ -31,6 +31,8 @@ def load(
         report = load_sources(database, sources=expanded, scope=server, now=base.utcnow(), progress=lambda _result: progress.advance(task))
     for warning in report.warnings:
         say(f"warning: {warning}", to=errors)
+    for skipped in report.skipped:
+        say(f"skipped: {skipped.source}: {skipped.skipped}", to=errors)
     for failure in report.failed:
         say(f"failed: {failure.located()}", to=errors)
     say(report.summary())
@@ -38,24 +40,42 @@ def load(
         raise typer.Exit(1)
 
 
+def ordinal(n: int) -> str:
+    """1st, 2nd, 3rd, 4th, 11th, 21st..."""
+    suffix = "th" if 10 <= n % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(n % 10, "th")
+    return f"{n}{suffix}"
+
+
+def paging_line(*, shown: int, total: int, offset: int) -> str:
+    """"showing 20 of 106, newest first; --offset 20 for more": what a page holds and how to see the next."""
+    if not shown:
+        return f"no posts from the {ordinal(offset + 1)} on; there are {total}" if total else "no posts yet; load some with `postbot load`"
+    start = f" (from the {ordinal(offset + 1)})" if offset else ""
+    more = f"; --offset {offset + shown} for more" if offset + shown < total else ""
+    return f"showing {shown} of {total}{start}, newest first{more}"
+
+
 @app.command()
 def posts(
-    limit: Annotated[int, typer.Option(help="How many posts to show.")] = 20,
-    offset: Annotated[int, typer.Option(help="Skip this many (newest first).")] = 0,
+    limit: Annotated[int, typer.Option(min=1, max=1000, help="How many posts to show.")] = 20,
+    offset: Annotated[int, typer.Option(min=0, help="Skip this many (newest first).")] = 0,
     server: Server = None,
 ) -> None:
     """List the stored posts, newest first (every post, or those one server sees)."""
+    from bot.render import format_date  # noqa: PLC0415
     from bot.store.posts import count_posts, list_posts  # noqa: PLC0415
 
     with open_database().session() as session:
         total = count_posts(session, scope=server)
         rows = list_posts(session, scope=server, limit=limit, offset=offset)
-    table = Table(title=f"{total} posts" + (f" seen in server {server}" if server else ""))
-    for column in ("id", "date", "title", "source", "comments"):
-        table.add_column(column, overflow="fold")
-    for row in rows:
-        table.add_row(str(row.id), row.date.isoformat(), row.title, row.source or "", str(row.comment_count))
-    console.print(table)
+    if rows:
+        table = Table(title=f"{total} posts" + (f" seen in server {server}" if server else ""))
+        for column in ("id", "date", "title", "source", "comments"):
+            table.add_column(column, overflow="fold")
+        for row in rows:
+            table.add_row(str(row.id), format_date(row.date), row.title, row.source or "", str(row.comment_count))
+        console.print(table)
+    say(paging_line(shown=len(rows), total=total, offset=offset))
 
 
 @app.command()

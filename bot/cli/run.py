@@ -1,6 +1,11 @@
-"""`postbot run`, `demo` and `db upgrade`: the bot itself, its offline tour, its schema."""
+"""`postbot run`, `invite`, `demo` and `db upgrade`: the bot itself, the link that adds it to a
+server, its offline tour, its schema."""
 
 from __future__ import annotations
+
+from typing import Annotated
+
+import typer
 
 from bot.cli._base import app, db_app, fail, load_settings, open_database, say
 from bot.errors import PostbotError
@@ -17,6 +22,28 @@ def run() -> None:
         raise fail(str(exc)) from None
     except KeyboardInterrupt:
         say("stopped")
+
+
+@app.command()
+def invite(
+    client_id: Annotated[
+        int | None, typer.Option("--client-id", min=1, help="The application's id (developer portal -> General Information); works offline.")
+    ] = None,
+) -> None:
+    """Print the link that adds the bot to a server, with the slash commands and exactly the permissions it needs.
+
+    Without --client-id the id is asked of Discord with DISCORD_TOKEN."""
+    from bot.client import application_id, invite_url  # noqa: PLC0415  (discord.py only when needed)
+
+    if client_id is None:
+        token = load_settings().discord_token
+        if not token:
+            raise fail("give --client-id (developer portal -> General Information -> Application ID) or set DISCORD_TOKEN")
+        try:
+            client_id = application_id(token)
+        except PostbotError as exc:
+            raise fail(f"{exc} Or give --client-id to work offline.") from None
+    say(invite_url(client_id))
 
 
 @app.command()

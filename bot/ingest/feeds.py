@@ -14,6 +14,7 @@ import logging
 import re
 from dataclasses import dataclass, field
 from html.parser import HTMLParser
+from urllib.parse import urljoin, urlsplit
 
 import feedparser
 
@@ -23,7 +24,7 @@ from bot.ingest.posts import ParsedPost
 
 log = logging.getLogger(__name__)
 
-__all__ = ["FeedParseError", "FeedResult", "html_to_text", "looks_like_feed", "parse_feed"]
+__all__ = ["FeedLink", "FeedParseError", "FeedResult", "entry_image", "feed_links", "html_to_text", "looks_like_feed", "parse_feed"]
 
 
 @dataclass
@@ -31,6 +32,7 @@ class FeedResult:
     title: str | None
     posts: list[ParsedPost]
     warnings: list[str] = field(default_factory=list)
+    images: list[str | None] = field(default_factory=list)  # each post's picture (`entry_image`), in the order of `posts`
 
 
 class FeedParseError(ParseError):
@@ -251,10 +253,136 @@ def parse_feed(data: bytes | str) -> FeedResult:
     title_detail = feed.get("title_detail") or {}
     title = _plain(feed.get("title"), title_detail.get("type")) or None
     feed_when = _when(feed)
-    posts = []
+    posts, images = [], []
     for index, entry in enumerate(entries):
         post = _entry_post(entry, index, title, feed_when, warnings)
         if post is not None:
             posts.append(post)
+            images.append(entry_image(entry))
     log.debug("feed %r: %d posts, %d warnings", title, len(posts), len(warnings))
-    return FeedResult(title=title, posts=posts, warnings=warnings)
+    return FeedResult(title=title, posts=posts, warnings=warnings, images=images)
+
+
+# --- pictures ----------------------------------------------------------------------------
+
+_IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".gif", ".webp", ".avif")
+
+
+def _web(url) -> bool:
+    return isinstance(url, str) and url.strip().lower().startswith(("http://", "https://"))
+
+
+def _width(item) -> int:
+    return _int_or_none(item.get("width")) or 0
+
+
+def _is_image(url: str, medium: str | None, kind: str | None) -> bool:
+    """media:content may be a video or audio: an image says so, or (saying nothing) is named like one."""
+    if medium:
+        return medium.lower() == "image"
+    if kind:
+        return kind.lower().startswith("image/")
+    return urlsplit(url).path.lower().endswith(_IMAGE_SUFFIXES)
+
+
+_NO_PICTURES = ("feeds.feedburner.com", "feeds.feedblitz.com")  # share buttons and tracking pixels
+
+
+class _FirstImage(HTMLParser):
+    """The first <img> with a web address that is a picture: not a tracking pixel (width or height 0
+    or 1), not a feed service's share button."""
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.src: str | None = None
+
+    def handle_starttag(self, tag, attrs):
+        if tag != "img" or self.src is not None:
+            return
+        values = dict(attrs)
+        if (values.get("width") or "").strip() in ("0", "1") or (values.get("height") or "").strip() in ("0", "1"):
+            return
+        src = (values.get("src") or "").strip()
+        if src and (urlsplit(src).hostname or "").lower() not in _NO_PICTURES:
+            self.src = src
+
+
+def _first_img(html: str, base: str | None) -> str | None:
+    finder = _FirstImage()
+    finder.feed(html)
+    finder.close()
+    if finder.src is None:
+        return None
+    url = urljoin(base, finder.src) if base else finder.src
+    return url if _web(url) else None
+
+
+def entry_image(entry) -> str | None:
+    """An entry's picture: the largest image media:content, else the largest media:thumbnail, else
+    an image enclosure, else the first <img> of its content or summary; only http(s) addresses."""
+    media = [m for m in entry.get("media_content") or [] if _web(m.get("url")) and _is_image(m["url"], m.get("medium"), m.get("type"))]
+    if media:
+        return max(media, key=_width)["url"].strip()
+    thumbnails = [t for t in entry.get("media_thumbnail") or [] if _web(t.get("url"))]
+    if thumbnails:
+        return max(thumbnails, key=_width)["url"].strip()
+    for enclosure in entry.get("enclosures") or []:
+        href = enclosure.get("href") or enclosure.get("url")
+        if _web(href) and (enclosure.get("type") or "").lower().startswith("image/"):
+            return href.strip()
+    texts = [item.get("value") or "" for item in entry.get("content") or []] + [entry.get("summary") or ""]
+    for text in texts:
+        if "<img" in text.lower() and (found := _first_img(text, entry.get("link"))):
+            return found
+    return None
+
+
+# --- feed discovery ----------------------------------------------------------------------
+
+FEED_TYPES = {"application/rss+xml": "RSS", "application/atom+xml": "Atom"}
+
+
+@dataclass(frozen=True)
+class FeedLink:
+    """A feed a web page names in `<link rel="alternate" type="application/rss+xml|atom+xml" href=...>`."""
+
+    url: str  # absolute, resolved against the page (and its <base href>)
+    kind: str  # "RSS" or "Atom"
+    title: str | None = None
+
+
+class _LinkFinder(HTMLParser):
+    def __init__(self, base: str) -> None:
+        super().__init__(convert_charrefs=True)
+        self.base = base
+        self.links: list[FeedLink] = []
+
+    def handle_starttag(self, tag, attrs):
+        values = {name: (value or "") for name, value in attrs}
+        if tag == "base" and values.get("href") and not self.links:
+            self.base = urljoin(self.base, values["href"].strip())
+        if tag != "link" or "alternate" not in values.get("rel", "").lower().split():
+            return
+        kind = FEED_TYPES.get(values.get("type", "").split(";")[0].strip().lower())
+        href = values.get("href", "").strip()
+        if kind and href:
+            title = " ".join(values.get("title", "").split()) or None
+            self.links.append(FeedLink(url=urljoin(self.base, href), kind=kind, title=title))
+
+    def handle_startendtag(self, tag, attrs):
+        self.handle_starttag(tag, attrs)
+
+
+def feed_links(page: bytes | str, base_url: str) -> list[FeedLink]:
+    """The RSS/Atom feeds an HTML page names, in page order, each once; only http(s) addresses."""
+    text = page.decode("utf-8", "replace") if isinstance(page, bytes) else page
+    finder = _LinkFinder(base_url)
+    finder.feed(text)
+    finder.close()
+    seen: set[str] = set()
+    found = []
+    for link in finder.links:
+        if _web(link.url) and link.url not in seen:
+            seen.add(link.url)
+            found.append(link)
+    return found

@@ -1,21 +1,36 @@
-"""Treaty names: the catalog (bot/treaties.toml), normalising names as people write them, fuzzy
-matching through aliases, and finding where a text mentions a known treaty.
+"""Treaty names: the catalog (bot/treaties.toml), names as people write them, and matching a
+written name against known treaties through their aliases without false merges.
 
 Pure functions (no database, no Discord). The reference finder (`references.py`) uses them to
 resolve which treaty an "Article N" means; the services use them to resolve names users type.
+Finding where a text mentions a known treaty lives in `bot.ingest.mentions` (re-exported here).
+
+Matching compares the *distinctive* words of two names: what is left after folding case, dots
+("U.S." = "US"), dashes, possessives, country names ("United States" = "US", "North Korea" =
+"DPRK", "Russian" = "Russia"), treaty/agreement/pact/accord, and dropping "the", years, dates,
+connectors and head nouns. A written name matches an alias when
+- both have the same distinctive words (typos allowed in long words, never in acronyms:
+  "CSTO treaty" is not "NATO treaty"), or
+- it has more words, all of which the same treaty's other aliases use ("CSTO Collective Security
+  Treaty", "Treaty on Comprehensive Strategic Partnership between the DPRK and the Russian
+  Federation"), but not "NATO–Russia Founding Act", or
+- (weaker) it has fewer words, all in the alias ("Convention on Diplomatic Relations").
+Head nouns must agree when the written one is specific: "NATO charter" is NATO only because an
+alias says so, and never the UN Charter ("nato" is not "un"); "CSTO charter" is no treaty known.
+When two treaties match equally ("MDT", "Mutual Defense Treaty") the name is ambiguous: callers
+get every candidate (`treaty_candidates`) and let the text decide.
 """
 
 from __future__ import annotations
 
 import re
 import tomllib
-from collections import Counter
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 
-from rapidfuzz import fuzz, process
+from rapidfuzz import fuzz
 
 CATALOG = Path(__file__).resolve().parent.parent / "treaties.toml"
 
@@ -25,21 +40,47 @@ class TreatyName:
     name: str
     aliases: tuple[str, ...] = ()
 
+    def __hash__(self) -> int:  # computed once: treaty lists are cache keys on every post
+        cached = self.__dict__.get("_hash")
+        if cached is None:
+            cached = hash((self.name, self.aliases))
+            object.__setattr__(self, "_hash", cached)
+        return cached
+
+
+@dataclass(frozen=True)
+class Hints:
+    """What suggests a catalog treaty in a text that does not name it (treaties.toml)."""
+
+    parties: tuple[re.Pattern, ...] = ()  # every one must occur
+    context: re.Pattern | None = None  # any one suffices
+
 
 # Words of treaty names as written in text: head nouns, and words that name no treaty at all.
 _HEADS = frozenset(
-    "treaty treaties charter agreement agreements pact accord accords convention conventions protocol "
-    "covenant statute constitution declaration memorandum".split()
+    "treaty treaties charter agreement agreements pact pacts accord accords convention conventions protocol "
+    "protocols covenant statute constitution declaration memorandum".split()
 )
 _GENERIC = frozenset(
     "the a an this that these those its their our his her said new indefinite same above present "
-    "aforementioned current original latest recent landmark historic bilateral two both".split()
+    "aforementioned current original latest recent landmark historic bilateral two both three four "
+    "relevant which whose any each every such".split()
 )
+# Head nouns as compared (specific heads must agree; the treaty group agrees with any).
+HEAD_GROUP = {
+    "treaty": "treaty", "treaties": "treaty", "agreement": "treaty", "agreements": "treaty", "pact": "treaty",
+    "pacts": "treaty", "accord": "treaty", "accords": "treaty", "charter": "charter", "convention": "convention",
+    "conventions": "convention", "covenant": "covenant", "statute": "statute", "protocol": "protocol",
+    "protocols": "protocol", "constitution": "constitution", "declaration": "declaration", "memorandum": "memorandum",
+}
+_CONNECTORS = frozenset("of on and for between in to with concerning relating regarding governing".split())
+_MONTHS = frozenset("january february march april may june july august september october november december".split())
 
 
+@lru_cache(maxsize=8192)
 def _bare(word: str) -> str:
     """A name token as a plain lowercase word: no brackets, no possessive."""
-    w = word.strip("[]").lower()
+    w = word.strip("[]()“”\"").lower()
     for suffix in ("'s", "’s", "'", "’"):
         if w.endswith(suffix):
             return w[: -len(suffix)]
@@ -52,216 +93,232 @@ def _is_generic(tokens: list[str]) -> bool:
     return all(b in _HEADS for b in rest)
 
 
+# --------------------------------------------------------------------------- normalising
 
-_DASHES = re.compile(r"[-–—‐‑/]+")
-_NON_WORD = re.compile(r"[^\w\s]+")
-_SYNONYMS = {"agreement": "treaty", "pact": "treaty", "accord": "treaty"}
+_PHRASES = [
+    (re.compile(r"\bunited states(?: of america)?\b"), "us"),
+    (re.compile(r"\bdemocratic people ?s republic of korea\b"), "dprk"),
+    (re.compile(r"\bnorth korean?\b"), "dprk"),
+    (re.compile(r"\b(?:the )?republic of korea\b|\bsouth korean?\b"), "rok"),
+    (re.compile(r"\brussian federation\b"), "russia"),
+    (re.compile(r"\beuropean union\b"), "eu"),
+    (re.compile(r"\bunited nations\b"), "un"),
+    (re.compile(r"\bunited kingdom\b"), "uk"),
+    (re.compile(r"\bnon proliferation\b"), "nonproliferation"),
+    (re.compile(r"\bco operation\b"), "cooperation"),
+    (re.compile(r"\b\d{1,2} (?=(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\b)"), ""),  # "4 April"
+]
+_WORDS = {
+    "russian": "russia", "philippine": "philippines", "phl": "philippines", "ph": "philippines",
+    "american": "us", "america": "us", "usa": "us", "sino": "china", "chinese": "china", "defence": "defense",
+    "organisation": "organization", "agreement": "treaty", "agreements": "treaty", "pact": "treaty", "pacts": "treaty",
+    "accord": "treaty", "accords": "treaty", "treaties": "treaty", "conventions": "convention", "protocols": "protocol",
+    "ii": "2", "i": "1",
+}
+_DOTS = re.compile(r"(?<=\w)[.'’](?=\w)|(?<=\b\w)\.")
+_NON_WORD = re.compile(r"[^\w]+")
+
+
+@lru_cache(maxsize=4096)
+def name_tokens(name: str) -> tuple[str, ...]:
+    """A name as comparable words: "the U.S.-Japan Treaty" -> ("us", "japan", "treaty")."""
+    s = name.lower().replace("’", "'").replace("'s ", " ").replace("'s", " ")
+    s = _DOTS.sub("", s)
+    s = _NON_WORD.sub(" ", s)
+    for pattern, repl in _PHRASES:
+        s = pattern.sub(repl, s)
+    return tuple(_WORDS.get(w, w) for w in s.split() if w not in ("the", "a", "an"))
 
 
 def _norm_key(name: str) -> str:
-    """Comparable form: lowercase, dashes as spaces, no "the", no punctuation or possessives."""
-    s = _DASHES.sub(" ", name.lower().replace("’", "'"))
-    s = s.replace("'s ", " ").removesuffix("'s")
-    s = _NON_WORD.sub(lambda m: "" if "." in m.group() or "'" in m.group() else " ", s)
-    return " ".join(_SYNONYMS.get(w, w) for w in s.split() if w != "the")
+    """Comparable form: lowercase, dots, dashes and "the" dropped, synonyms folded."""
+    return " ".join(name_tokens(name))
+
+
+def distinctive(tokens: Iterable[str]) -> frozenset[str]:
+    """The words that tell treaties apart: no heads, connectors, determiners, years or dates."""
+    return frozenset(
+        t for t in tokens
+        if t not in HEAD_GROUP and t != "treaty" and t not in _CONNECTORS and t not in _GENERIC
+        and not (t.isdigit() and len(t) != 1) and t not in _MONTHS
+    )
+
+
+def head_of(tokens: Iterable[str]) -> str | None:
+    """The head noun group of a name ("charter", "convention", "treaty"): the first one written."""
+    for t in tokens:
+        if t in HEAD_GROUP or t == "treaty":
+            return HEAD_GROUP.get(t, "treaty")
+    return None
+
+
+def _acronyms(name: str) -> frozenset[str]:
+    return frozenset(_norm_key(w) for w in re.findall(r"\b[A-Z][A-Z.]{1,7}\b", name))
+
+
+# --------------------------------------------------------------------------- the catalog
 
 
 @lru_cache(maxsize=1)
-def _catalog() -> tuple[TreatyName, ...]:
+def _load() -> tuple[tuple[TreatyName, ...], dict[str, Hints]]:
     with CATALOG.open("rb") as f:
         data = tomllib.load(f)
-    return tuple(TreatyName(name=t["name"], aliases=tuple(t.get("aliases", ()))) for t in data.get("treaty", ()))
+    names, hints = [], {}
+    for t in data.get("treaty", ()):
+        names.append(TreatyName(name=t["name"], aliases=tuple(t.get("aliases", ()))))
+        parties = tuple(re.compile(rf"\b(?:{p})\b") for p in t.get("parties", ()))
+        context = re.compile(rf"\b(?:{'|'.join(t['context'])})\b") if t.get("context") else None
+        if parties or context:
+            hints[t["name"]] = Hints(parties, context)
+    return tuple(names), hints
 
 
 def known_treaties() -> list[TreatyName]:
     """The catalog of known treaties (bot/treaties.toml): names and aliases, no texts."""
-    return list(_catalog())
+    return list(_load()[0])
+
+
+def treaty_hints(name: str) -> Hints | None:
+    """The catalog's hints for a treaty name (None for treaties the catalog does not know)."""
+    return _load()[1].get(name)
+
+
+# --------------------------------------------------------------------------- matching
 
 
 @dataclass(frozen=True)
-class _Index:
-    exact: dict[str, TreatyName]  # normalised name/alias -> treaty
-    keys: list[str]  # the keys of exact, for fuzzy matching
-    owners: list[TreatyName]
-    mentions: re.Pattern | None  # every name/alias (fallback scan)
-    anchors: dict[str, tuple[re.Pattern, int, int]]  # rare word -> (its aliases, chars before, after)
+class _Alias:
+    owner: int  # index into the treaties
+    distinct: frozenset[str]
+    head: str | None
+    acronyms: frozenset[str]
 
 
-_SEPARATOR_RE = r"[\s\-–—‐‑/]+"
-_BOUNDARY_BEFORE = r"(?<![\w\-–—])"
-_BOUNDARY_AFTER = r"(?![\w\-–—])"
-_HEAD_GROUP = "(?:treaty|agreement|pact|accord)"
-_NOT_ANCHORS = frozenset("the of on and for between in to treaty agreement pact accord".split())
-# Words too common in news text to be a good anchor; used only when an alias has nothing else.
-_COMMON = frozenset(
-    "new us un eu north south united nations test mutual security collective european union law rights "
-    "human court international rome measures further strategic partnership comprehensive nuclear weapons "
-    "defense defence cooperation co operation friendship assistance china korea russia republic "
-    "founding functioning states state convention charter start".split()
-)
+@dataclass(frozen=True)
+class _NameIndex:
+    treaties: tuple[TreatyName, ...]
+    exact: dict[str, tuple[int, ...]]  # normalised name/alias -> owners
+    aliases: tuple[_Alias, ...]
+    universe: tuple[frozenset[str], ...]  # per treaty: every distinctive word of its aliases
+    memo: dict = field(default_factory=dict)  # (name, cutoff) -> treaty_candidates' answer
 
 
-def _alias_words(alias: str) -> list[str]:
-    return [w for w in _DASHES.sub(" ", alias).split() if w]
+_LAST_INDEX: list = [(), None]
 
 
-def _short_acronym(word: str) -> bool:
-    """"UN", "U.N.", "NPT", "EU": matched case-sensitively (unlike "NATO", also written "Nato")."""
-    letters = word.replace(".", "")
-    return 2 <= len(letters) <= 3 and letters.isalpha() and letters.isupper()
-
-
-def _alias_pattern(alias: str) -> str:
-    parts = []
-    for w in _alias_words(alias):
-        b = w.lower()
-        if b in _SYNONYMS or b == "treaty":
-            parts.append(_HEAD_GROUP)
-        elif _short_acronym(w):
-            parts.append(f"(?-i:{re.escape(w)})")
-        else:
-            parts.append(re.escape(w))
-    return _SEPARATOR_RE.join(parts)
-
-
-def _alternation(aliases: Iterable[str]) -> re.Pattern:
-    body = "|".join(_alias_pattern(a) for a in sorted(aliases, key=len, reverse=True))
-    return re.compile(rf"{_BOUNDARY_BEFORE}(?:{body}){_BOUNDARY_AFTER}", re.I)
-
-
-def _choose_anchors(aliases: list[str]) -> dict[str, list[str]]:
-    """Few rare words such that every alias contains one (greedy set cover).
-
-    Finding a handful of literal words (`str.find`, C speed) is far cheaper than running one
-    big alternation at every position of every post, and most posts contain none of them.
-    Short acronyms stay uppercase and are searched case-sensitively ("INF" not "information").
-    """
-    words = {
-        a: {w if _short_acronym(w) else w.lower() for w in _alias_words(a)} - _NOT_ANCHORS for a in aliases
-    }
-    candidates = set().union(*words.values()) if words else set()
-
-    def covers(w: str, a: str) -> bool:  # a substring search: "korea" also finds "Korean"
-        return any(w in x for x in words[a])
-
-    def score(w: str, n: int) -> tuple[float, int, str]:
-        rare = (1.0 if len(w) >= 4 else 0.3) / (3 if w.lower() in _COMMON else 1)
-        return n * rare, len(w), w
-
-    uncovered = {a for a in aliases if words[a]}
-    chosen: dict[str, list[str]] = {}
-    while uncovered:
-        counts = {w: sum(covers(w, a) for a in uncovered) for w in candidates}
-        best = max(counts, key=lambda w: score(w, counts[w]))
-        chosen[best] = [a for a in aliases if covers(best, a)]
-        uncovered -= set(chosen[best])
-    return chosen
+def _name_index(treaties: tuple[TreatyName, ...]) -> _NameIndex:
+    """The index of a treaty list (the loader passes equal lists for every post: compared by identity, fast)."""
+    last, idx = _LAST_INDEX
+    if idx is not None and (treaties is last or len(treaties) == len(last) and treaties == last):
+        return idx
+    idx = _build_name_index(treaties)
+    _LAST_INDEX[:] = [treaties, idx]
+    return idx
 
 
 @lru_cache(maxsize=32)
-def _index(treaties: tuple[TreatyName, ...]) -> _Index:
-    exact: dict[str, TreatyName] = {}
-    for t in treaties:
-        for alias in (t.name, *t.aliases):
-            exact.setdefault(_norm_key(alias), t)
-    exact.pop("", None)
-    aliases = sorted({a for t in treaties for a in (t.name, *t.aliases) if _norm_key(a)}, key=len, reverse=True)
-    mentions = _alternation(aliases) if aliases else None
-    anchors = {}
-    for word, group in _choose_anchors(aliases).items():
-        # How far an alias containing the word reaches before and after it (with slack for
-        # longer separators in the text): the window to match in around each occurrence.
-        offsets = [(a.lower().find(word.lower()), len(a)) for a in group]
-        before = max(at for at, _ in offsets)
-        after = max(n - at for at, n in offsets)
-        anchors[word] = (_alternation(group), before + before // 2 + 4, after + after // 2 + 4)
-    return _Index(exact=exact, keys=list(exact), owners=list(exact.values()), mentions=mentions, anchors=anchors)
+def _build_name_index(treaties: tuple[TreatyName, ...]) -> _NameIndex:
+    exact: dict[str, list[int]] = {}
+    aliases, universe = [], []
+    for i, t in enumerate(treaties):
+        words: set[str] = set()
+        for alias in dict.fromkeys((t.name, *t.aliases)):
+            tokens = name_tokens(alias)
+            key = " ".join(tokens)
+            if not key:
+                continue
+            if i not in exact.setdefault(key, []):
+                exact[key].append(i)
+            d = distinctive(tokens)
+            words |= d
+            if d:
+                aliases.append(_Alias(i, d, head_of(tokens), _acronyms(alias)))
+        universe.append(frozenset(words))
+    return _NameIndex(treaties, {k: tuple(v) for k, v in exact.items()}, tuple(aliases), tuple(universe))
 
 
-_LEADING_ONLY = re.compile(r"[\s\[]*(?:(?:the|The|THE|\d{4})[\s\]]+)*")
-_QUALIFIER_AFTER = re.compile(r"\s*(?:,\s*)?(?:\(|(?:between|of|on|for|signed|concluded|from|in)\b)", re.I)
+def _same_word(a: str, b: str, cutoff: float, acronyms: frozenset[str]) -> bool:
+    if a == b:
+        return True
+    if min(len(a), len(b)) < 4 or a in acronyms or b in acronyms or a.isdigit() or b.isdigit():
+        return False
+    return fuzz.ratio(a, b) >= cutoff
+
+
+def _covered(words: frozenset[str], by: frozenset[str], cutoff: float, acronyms: frozenset[str]) -> bool:
+    """Is every word in `words` also (allowing typos) in `by`?"""
+    return all(any(_same_word(w, v, cutoff, acronyms) for v in by) for w in words)
+
+
+def _heads_agree(written: str | None, alias: str | None) -> bool:
+    if written is None or written == "treaty":
+        return True
+    return alias == written
+
+
+def treaty_candidates(name: str, treaties: Iterable[TreatyName], *, cutoff: float = 80) -> tuple[str, list[TreatyName]]:
+    """("exact" | "strong" | "partial" | "none", treaties a written name may mean), best first."""
+    idx = _name_index(treaties if isinstance(treaties, tuple) else tuple(treaties))
+    memo_key = (name, cutoff)
+    if memo_key not in idx.memo:
+        if len(idx.memo) > 4096:
+            idx.memo.clear()
+        idx.memo[memo_key] = _candidates(name, idx, cutoff)
+    kind, found = idx.memo[memo_key]
+    return kind, list(found)
+
+
+def _candidates(name: str, idx: _NameIndex, cutoff: float) -> tuple[str, tuple[TreatyName, ...]]:
+    tokens = name_tokens(name)
+    if not tokens or _is_generic(list(tokens)):
+        return "none", ()
+    key = " ".join(tokens)
+    if key in idx.exact:
+        return "exact", tuple(idx.treaties[i] for i in idx.exact[key])
+    words, head = distinctive(tokens), head_of(tokens)
+    if not words:
+        return "none", ()
+    acronyms = _acronyms(name)
+    strong: list[int] = []
+    partial: list[int] = []
+    for a in idx.aliases:
+        if not _heads_agree(head, a.head) or a.owner in strong:
+            continue
+        acr = acronyms | a.acronyms
+        forward = _covered(words, a.distinct, cutoff, acr)
+        backward = _covered(a.distinct, words, cutoff, acr)
+        if forward and backward:
+            strong.append(a.owner)
+        elif backward and _covered(words, idx.universe[a.owner], cutoff, acr):
+            strong.append(a.owner)  # more words, all the same treaty's
+        elif forward and a.owner not in partial:
+            partial.append(a.owner)
+    if strong:
+        return "strong", tuple(idx.treaties[i] for i in dict.fromkeys(strong))
+    if partial:
+        return "partial", tuple(idx.treaties[i] for i in partial)
+    return "none", ()
 
 
 def match_treaty(name: str, treaties: Iterable[TreatyName], *, cutoff: float = 80) -> TreatyName | None:
-    """The known treaty a written name means (exact or fuzzy, through aliases), else None."""
-    key = _norm_key(name)
-    if not key or _is_generic(key.split()):
-        return None
-    idx = _index(tuple(treaties))
-    if key in idx.exact:
-        return idx.exact[key]
-    best: tuple[float, int] | None = None
-    for scorer in (fuzz.ratio, fuzz.token_sort_ratio):
-        hit = process.extractOne(key, idx.keys, scorer=scorer, score_cutoff=cutoff)
-        if hit and (best is None or hit[1] > best[0]):
-            best = (hit[1], hit[2])
-    if best:
-        return idx.owners[best[1]]
-    # A known name opening a longer one: "DPRK–Russia Treaty on ... between the DPRK and the
-    # Russian Federation", "the 1949 North Atlantic Treaty" - but not "NATO–Russia Founding
-    # Act", which is another document: only a year or "the" before it, a qualifier after it.
-    for m in _mention_matches(idx, name):
-        before, after = name[: m.start()], name[m.end() :]
-        if _LEADING_ONLY.fullmatch(before) and (not after.strip() or _QUALIFIER_AFTER.match(after)):
-            return idx.exact.get(_norm_key(m.group()))
-    return None
+    """The known treaty a written name means (exact or fuzzy, through aliases), else None.
 
-
-def _mention_matches(idx: _Index, text: str) -> list[re.Match]:
-    """Non-overlapping matches of known names/aliases in text, in order (longest wins)."""
-    if idx.mentions is None or not text:
-        return []
-    low = text.lower()
-    if len(low) != len(text):  # lowercasing moved offsets (rare scripts): scan everything
-        return list(idx.mentions.finditer(text))
-    found: dict[int, re.Match] = {}
-    for word, (pattern, before, after) in idx.anchors.items():
-        haystack = low if word.islower() else text
-        at = haystack.find(word)
-        while at >= 0:
-            for m in pattern.finditer(text, max(0, at - before), at + after):
-                if m.start() <= at < m.end():
-                    prev = found.get(m.start())
-                    if prev is None or prev.end() < m.end():
-                        found[m.start()] = m
-            at = haystack.find(word, at + len(word))
-    out: list[re.Match] = []
-    for start in sorted(found):
-        if out and start < out[-1].end():
-            continue  # inside a longer, earlier mention
-        out.append(found[start])
-    return out
-
-
-@lru_cache(maxsize=256)
-def _mentions(text: str, treaties: tuple[TreatyName, ...]) -> tuple[tuple[int, TreatyName], ...]:
-    idx = _index(treaties)
-    out = []
-    for m in _mention_matches(idx, text):
-        t = idx.exact.get(_norm_key(m.group()))
-        if t is not None:
-            out.append((m.start(), t))
-    return tuple(out)
-
-
-def find_treaty_mentions(text: str, treaties: Iterable[TreatyName]) -> list[tuple[int, TreatyName]]:
-    """(offset, treaty) for each mention of a known treaty's name or alias in text, in order.
-
-    Memoised on (text, treaties): a post's body is scanned for its main treaty and again
-    when its references are resolved.
+    When the name fits several treaties equally well, the first of them in `treaties` order.
     """
-    if not text:
-        return []
-    return list(_mentions(text, tuple(treaties)))
-
-
-
-def main_treaty(text: str, treaties: Iterable[TreatyName]) -> TreatyName | None:
-    """The treaty a text mentions most (the first mentioned on a tie): the fallback for references that name none."""
-    counts = Counter(t for _, t in find_treaty_mentions(text, treaties))
-    return counts.most_common(1)[0][0] if counts else None
+    _, found = treaty_candidates(name, treaties, cutoff=cutoff)
+    return found[0] if found else None
 
 
 def exact_treaty(name: str, treaties: Iterable[TreatyName]) -> TreatyName | None:
     """The treaty whose name or alias is `name` once normalised (no fuzzy matching)."""
-    return _index(tuple(treaties)).exact.get(_norm_key(name))
+    idx = _name_index(tuple(treaties))
+    owners = idx.exact.get(_norm_key(name), ())
+    return idx.treaties[owners[0]] if owners else None
+
+
+from bot.ingest.mentions import find_treaty_mentions, main_treaty  # noqa: E402  (re-exported)
+
+__all__ = [
+    "TreatyName", "Hints", "known_treaties", "treaty_hints", "treaty_candidates", "match_treaty", "exact_treaty",
+    "find_treaty_mentions", "main_treaty", "name_tokens", "distinctive", "head_of",
+]

@@ -21,17 +21,24 @@ ABBREVIATIONS = frozenset(
     """.split()
 )
 _BOUNDARY = re.compile(r"""([.!?…]+)(["”’')\]»]*)(\s+)(?=["“‘'(\[«]*[A-ZÀ-ÖØ-Þ0-9])""")
-_LAST_WORD = re.compile(r"([\w.'’-]+)\Z")
 _PARAGRAPH = re.compile(r"\n\s*\n")
 _DOTTED = re.compile(r"(?:[A-Za-z]\.)+[A-Za-z]")  # U.S, U.K, e.g, a.m
 
 
+def _last_word(text: str, start: int, end: int) -> str:
+    """The run of word characters, dots, apostrophes and hyphens ending text[start:end] (walking back)."""
+    i = end
+    while i > start and (text[i - 1].isalnum() or text[i - 1] in "_.'’-"):
+        i -= 1
+    return text[i:end]
+
+
 def _is_abbreviation(text: str, start: int, end: int) -> bool:
     """Does text[start:end] end in "Mr", "U.S", an initial like "J", or "e.g"?"""
-    match = _LAST_WORD.search(text, start, end)
-    if not match:
+    word = _last_word(text, start, end)
+    if not word:
         return False
-    word = match.group(1).lstrip("'’-")
+    word = word.lstrip("'’-")
     if word.lower() in ABBREVIATIONS:
         return True
     if len(word) == 1 and word.isalpha() and word.isupper():

@@ -1,6 +1,12 @@
-"""Posts as Discord shows them: the one post card, /post list pages, comments, search hits, load reports."""
+"""Posts as Discord shows them: the one post card, /post list pages, comments, search hits, load reports.
+
+A post is linked where a reader can go on: its discussion thread in the server, else its own
+address (`post_url`). The plain-text forms (`card_text`, `comments_text`) are the CLI's.
+"""
 
 from __future__ import annotations
+
+import datetime as dt
 
 import discord
 
@@ -27,6 +33,7 @@ from bot.services.views import (
     SourceKind,
     SourceResult,
     StoredComment,
+    ThreadRef,
     number_ranges,
 )
 
@@ -46,8 +53,31 @@ def articles_lines(card: PostCard, *, markdown: bool = True) -> list[str]:
     ]
 
 
-def post_card_embed(card: PostCard, *, footer: str | None = None, colour: discord.Colour = POST_COLOUR, discussion: bool = True) -> discord.Embed:
-    """The post at a glance: /post show, its thread's first message, feed announcements and digests."""
+def thread_url(thread: ThreadRef) -> str:
+    """A thread as a link (Discord opens it in the app)."""
+    return f"https://discord.com/channels/{thread.guild_id}/{thread.thread_id}"
+
+
+def post_url(link: str | None, thread: ThreadRef | None) -> str | None:
+    """Where a post's title leads: its thread in this server, else its own address (a safe http(s) one)."""
+    if thread is not None:
+        return thread_url(thread)
+    url = safe_url(link)
+    return url if url and not any(c in url for c in "<>") else None
+
+
+def linked(markdown: str, url: str | None) -> str:
+    """Markdown text as a masked link to `url` (no preview), or as it is without one."""
+    if not url:
+        return markdown
+    return f"[{markdown.replace(']', chr(92) + ']')}](<{url}>)"
+
+
+def post_card_embed(
+    card: PostCard, *, footer: str | None = None, colour: discord.Colour = POST_COLOUR, discussion: bool = True, discuss: str = "`/discuss`"
+) -> discord.Embed:
+    """The post at a glance: /post show, its thread's first message, feed announcements and digests.
+    `discuss`: the /discuss command as the card names it (the bot's clickable mention)."""
     embed = discord.Embed(
         title=fit(card.title, EMBED_TITLE_LIMIT, links=False),
         url=safe_url(card.link),
@@ -66,7 +96,7 @@ def post_card_embed(card: PostCard, *, footer: str | None = None, colour: discor
     if card.articles:
         embed.add_field(name="Articles quoted", value=field_value("\n".join(articles_lines(card))), inline=False)
     if discussion:
-        where = f"<#{card.thread.thread_id}>" if card.thread else "No thread yet: start one with `/discuss`."
+        where = f"<#{card.thread.thread_id}>" if card.thread else f"No thread yet: start one with {discuss}."
         embed.add_field(name="Discussion", value=where, inline=False)
     embed.set_footer(text=footer or f"Post #{card.id}")
     return embed
@@ -130,23 +160,35 @@ def snippet_text(snippet: Snippet) -> str:
     return "".join(text for text, _ in snippet)
 
 
-def belongs_to(hit: SearchHit) -> str:
-    """Plain text: what a hit belongs to."""
-    post = f"{hit.title} ({format_date(hit.date)})" if hit.date else hit.title
+def _hit_when(hit: SearchHit) -> str | None:
+    """Plain text: a hit's own date (a comment's time, a post's date)."""
     if hit.kind == HitKind.COMMENT:
-        return f"comment by {hit.author} on {post}"
+        return format_date(hit.posted_at.date()) if hit.posted_at else None
+    return format_date(hit.date) if hit.date else None
+
+
+def belongs_to(hit: SearchHit) -> str:
+    """Plain text: what a hit belongs to (the terminal)."""
+    when = _hit_when(hit)
+    dated = f" ({when})" if when else ""
+    if hit.kind == HitKind.COMMENT:
+        return f"comment #{hit.id} by {hit.author}{dated} on post #{hit.post_id}: {hit.title}"
     if hit.kind == HitKind.ARTICLE:
         return f"Article {hit.article} of {hit.title}"
-    return f"post: {post}"
+    link = f" {hit.link}" if hit.link else ""
+    return f"post #{hit.id}: {hit.title}{dated}{link}"
 
 
 def hit_block(number: int, hit: SearchHit) -> str:
-    """One hit: what it belongs to, then its snippet."""
+    """One hit: what it belongs to (linked to the post's thread here, else its address), then its snippet."""
+    url = post_url(hit.link, hit.thread)
     if hit.kind == HitKind.POST:
-        title = snippet_markdown(hit.heading, limit=220) if len(hit.title) <= 200 else fit(hit.title, 200)
-        where = f"📰 {title} ({format_date(hit.date)})"
+        title = snippet_markdown(hit.heading, limit=220) if len(hit.title) <= 200 else fit(hit.title, 200, links=False)
+        where = f"📰 {linked(title, url)} ({format_date(hit.date)}) · #{hit.id}"
     elif hit.kind == HitKind.COMMENT:
-        where = f"💬 comment by {fit(hit.author or '?', 80)} on *{fit(hit.title, 150)}* ({format_date(hit.date)})"
+        when = f" · {timestamp(hit.posted_at, 'f')}" if hit.posted_at else ""
+        title = f"*{linked(fit(hit.title, 150, links=False), url)}*"
+        where = f"💬 comment by {fit(hit.author or '?', 80)}{when} on {title} · post #{hit.post_id}"
     else:
         where = f"📜 Article {escape(hit.article or '?')} of {fit(hit.title, 150)}"
     text = snippet_markdown(hit.snippet)
@@ -169,6 +211,41 @@ def nothing_found(query: str) -> str:
     return f"Nothing matches {fit(query, 100)}."
 
 
+# --------------------------------------------------------------------------- plain text (the CLI)
+
+
+def card_text(card: PostCard) -> list[str]:
+    """A post card as plain lines: stored text as it is, nothing escaped."""
+    lines = [card.title, f"  {format_date(card.date)}" + (f" · {card.source}" if card.source else "") + f" · post #{card.id}"]
+    if card.headline:
+        lines.append(f"  Headline: {card.headline}")
+    if card.link:
+        lines.append(f"  {card.link}")
+    if card.summary:
+        lines.append(f"  {card.summary}")
+    lines += [f"  Quotes {line}" for line in articles_lines(card, markdown=False)]
+    newest = f", newest by {card.newest_commenter}" if card.newest_commenter else ""
+    lines.append(f"  {plural(card.comment_count, 'comment')}{newest}")
+    return lines
+
+
+def _local(moment: dt.datetime) -> str:
+    return f"{moment.astimezone(dt.timezone.utc):%Y-%m-%d %H:%M} UTC"
+
+
+def comments_text(title: str, comments: list[StoredComment]) -> list[str]:
+    """A post's comments as plain lines, each with its number, author, time and origin."""
+    if not comments:
+        return [f"{title}: no comments yet."]
+    from_discord = sum(c.origin == CommentOrigin.DISCORD for c in comments)
+    lines = [f"Comments on {title} ({len(comments) - from_discord} original, {from_discord} from Discord)"]
+    for c in comments:
+        when = f" · {_local(c.posted_at)}" if c.posted_at else ""
+        where = " · Discord" if c.origin == CommentOrigin.DISCORD else ""
+        lines += ["", f"#{c.id} {c.author}{when}{where}", *(f"  {line}" for line in c.text.splitlines())]
+    return lines
+
+
 
 # --------------------------------------------------------------------------- loading
 
@@ -181,7 +258,7 @@ def load_report(result: SourceResult, *, filename: str) -> str:
         replaced = f", replacing {t.replaced}" if t.replaced else ""
         return f"📜 {shown} is a **treaty text**: {fit(t.name, 300)} loaded with {plural(len(t.articles), 'article')}{replaced}."
     if result.error:
-        what = {SourceKind.FEED: "a **feed**", SourceKind.POST: "a **post file**"}.get(result.kind)
+        what = {SourceKind.FEED: "a **feed**", SourceKind.POST: "a **post file**", SourceKind.TREATY: "a **treaty text**"}.get(result.kind)
         why = fit(result.located(""), 1500)
         return f"❌ {shown} looks like {what} but was rejected: {why}" if what else f"❌ Rejected {shown}: {why}"
     kind = "a **feed**" if result.kind == SourceKind.FEED else "a **post file**"

@@ -19,6 +19,9 @@ Decisions the issues leave open:
   a digest whose time passed while the bot was down is sent when it comes back the same local
   day, else recorded as skipped (only the most recent missed day is recorded).
 - a digest never fires for a time before its setup (setting up at 10:00 for 08:00 starts tomorrow).
+- "most discussed" counts the comments that arrived in the window: written in Discord (in the
+  digest's server) during it. A post file's own comments never count, however new the post: they
+  come with it, dated by its readers long before, and are stored again whenever the file changes.
 """
 
 from __future__ import annotations
@@ -27,6 +30,7 @@ import datetime as dt
 import logging
 import re
 import zoneinfo
+from collections.abc import Callable
 from functools import lru_cache
 
 from sqlmodel import Session
@@ -34,7 +38,7 @@ from sqlmodel import Session
 from bot.db import Database
 from bot.errors import UserFacingError
 from bot.services.posts import cards
-from bot.services.views import DigestJob, DigestStatus, DigestView, Run, StatusInfo, Subscription
+from bot.services.views import DigestJob, DigestStatus, DigestStyle, DigestView, Run, StatusInfo, Subscription
 from bot.store import digests, posts
 
 log = logging.getLogger(__name__)
@@ -42,6 +46,7 @@ log = logging.getLogger(__name__)
 FIRST_WINDOW = dt.timedelta(days=1)
 LEASE = dt.timedelta(minutes=5)  # a claim not renewed for this long is taken to be lost with its process
 RETRY_WINDOW = dt.timedelta(hours=1)
+MAX_POSTS = 60  # the most a digest names one by one (`/digest setup max_posts`); beyond it, a count
 QUIET = "quiet"  # reason of an empty run that posted nothing
 OFFLINE_REASON = "the bot was offline at the digest time and came back on a later day"
 
@@ -93,14 +98,24 @@ def match_timezones(current: str, limit: int = 25) -> list[str]:
 
 
 def set_subscription(
-    db: Database, *, guild_id: int, channel_id: int, time: dt.time, timezone: str, quiet: bool, now: dt.datetime
+    db: Database, *, guild_id: int, channel_id: int, time: dt.time, timezone: str, quiet: bool, now: dt.datetime,
+    max_posts: int | None = None, style: DigestStyle | str = DigestStyle.FULL, role_id: int | None = None,
 ) -> tuple[Subscription, dt.datetime, list[Subscription]]:
-    """Create the channel's digest (or replace its time, timezone and quiet setting).
+    """Create the channel's digest (or replace all its settings).
 
     Returns it, its next run, and the server's other digests.
     """
+    try:
+        style = DigestStyle(style)
+    except ValueError:
+        raise UserFacingError(f"Unknown digest style {style!r}; use {' or '.join(DigestStyle)}.") from None
+    if max_posts is not None and not 1 <= max_posts <= MAX_POSTS:
+        raise UserFacingError(f"max_posts must be between 1 and {MAX_POSTS}.")
     with db.session() as session:
-        sub = digests.set_subscription(session, guild_id=guild_id, channel_id=channel_id, time=time, timezone=timezone, quiet=quiet, now=now)
+        sub = digests.set_subscription(
+            session, guild_id=guild_id, channel_id=channel_id, time=time, timezone=timezone, quiet=quiet, now=now,
+            max_posts=max_posts, style=style, role_id=role_id,
+        )
         recent = digests.latest_runs(session, channel_id=channel_id)
         others = [s for s in digests.subscriptions(session, guild_id=guild_id) if s.channel_id != channel_id]
     return sub, next_run(sub, recent, now), others
@@ -133,7 +148,7 @@ def build_digest(
 ) -> DigestView:
     """Posts the viewer sees loaded in (since, until], newest first, and the post with the most comments written then."""
     ids = posts.posts_loaded_between(session, since=since, until=until, scope=scope)
-    top = posts.most_commented_between(session, since=since, until=until, scope=scope)
+    top = digests.most_discussed(session, since=since, until=until, scope=scope)
     extra = [top[0]] if top and top[0] not in ids else []
     by_id = {card.id: card for card in cards(session, post_ids=ids + extra, scope=scope)}
     return DigestView(
@@ -197,14 +212,15 @@ def _due(db: Database, sub: Subscription, runs: dict[tuple[int, dt.date], Run], 
     return _claimed_job(db, sub, day, now)
 
 
-def due_jobs(db: Database, *, now: dt.datetime) -> list[DigestJob]:
+def due_jobs(db: Database, *, now: dt.datetime, owns: Callable[[int], bool] | None = None) -> list[DigestJob]:
     """Claim every digest due at `now`, build it, and record the ones missed on earlier days.
 
     Called by the scheduler each minute. Each claim commits on its own, and a broken
-    subscription is logged and skipped: it never stops the others.
+    subscription is logged and skipped: it never stops the others. `owns`: only the servers it
+    accepts (a bot process runs some shards; the others' processes send theirs).
     """
     with db.session() as session:
-        subs = digests.subscriptions(session)
+        subs = [s for s in digests.subscriptions(session) if owns is None or owns(s.guild_id)]
         runs = digests.runs_since(session, channel_ids=[s.channel_id for s in subs], first_date=(now - dt.timedelta(days=2)).date())
     jobs = []
     for sub in subs:
@@ -219,12 +235,13 @@ def due_jobs(db: Database, *, now: dt.datetime) -> list[DigestJob]:
 
 
 class DigestTaken(UserFacingError):
-    """Today's digest of the channel has a run already: one digest a day."""
+    """Today's digest of the channel has a run already: one digest a day. The message names the
+    moment in the digest's timezone; the bot shows it with a Discord timestamp (`render.digest.taken_text`)."""
 
     def __init__(self, run: Run | None, *, timezone: str, now: dt.datetime | None = None) -> None:
         done = f"{describe_run(run, now=now, timezone=timezone)}, {format_local(run.claimed_at, timezone)}" if run else "claimed, earlier"
         super().__init__(f"Today's digest for this channel was already taken care of ({done}); a channel gets one digest per day.")
-        self.run = run
+        self.run, self.timezone, self.now = run, timezone, now
 
 
 def claim_now(db: Database, *, sub: Subscription, now: dt.datetime) -> DigestJob:

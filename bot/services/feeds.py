@@ -17,6 +17,12 @@ recorded as seen, not to be announced, so adding a feed never floods a channel w
 the URL is fetched unconditionally while any subscription is unprimed, since a 304 would bring it
 nothing.
 
+What a server is told of (issue #13): a new entry its subscription's filters keep back
+(bot/services/feed_filters.py) is recorded as filtered, not pending, so it is stored but never
+announced and `/feed status` can count it; each entry's picture (bot/ingest/feeds.py
+`entry_image`) is kept with it for its card. `/feed add` of a web page watches the feed the page
+names (bot/services/discovery.py) and hands what it fetched to the first poll (`prefetched`).
+
 Exactly once across processes (DESIGN.md §9): a poll first claims its URL with a lease, so two
 bots (or the bot and `postbot feed poll`) never fetch and store one URL at once; the lease goes
 back when the poll is booked, or runs out when its process died. Announcing is an outbox: a primed
@@ -33,6 +39,7 @@ import datetime as dt
 import logging
 import os
 import socket
+from collections.abc import Callable
 from urllib.parse import urlsplit
 
 import aiohttp
@@ -44,6 +51,7 @@ from bot.db import Database
 from bot.errors import ParseError, UserFacingError
 from bot.ingest.feeds import looks_like_feed, parse_feed
 from bot.models import LIBRARY, AnnouncementState
+from bot.services.feed_filters import EntryFilter
 from bot.services.loading import Source, load, post_key
 from bot.services.posts import cards
 from bot.services.views import Announcements, FeedRecord, LoadStatus, PollResult, SourceRecord
@@ -62,10 +70,11 @@ STATUS_FAILED = "failed"
 STATUS_NO_ENTRIES = "ok: the feed has no entries"
 POLL_LEASE = dt.timedelta(minutes=5)  # a poll not booked by then (its process died) is taken over
 ANNOUNCE_LEASE = dt.timedelta(minutes=5)  # likewise for announcements taken and never marked sent
-MAX_ANNOUNCEMENTS = 10  # cards per subscription and send: a feed that suddenly lists 50 new entries must not flood
+MAX_ANNOUNCEMENTS = 30  # cards per subscription and send (up to 10 a message): a feed that suddenly lists 100 new entries must not flood
 MAX_TAKEN = 500  # pending entries a sender takes at once (the rest of them are said as "...and N more")
 
 Entries = list[tuple[str, tuple[LoadStatus, int]]]  # (entry key, (load status, post id)) in feed order
+Prefetched = net.Fetched | net.FetchError  # what feed discovery fetched of a URL already, for its first poll
 
 
 def lease_owner() -> str:
@@ -87,15 +96,17 @@ def check_url(url: str) -> str:
 
 
 def add_feed(
-    db: Database, *, url: str, guild_id: int | None, channel_id: int | None, interval_minutes: int, now: dt.datetime
+    db: Database, *, url: str, guild_id: int | None, channel_id: int | None, interval_minutes: int, now: dt.datetime,
+    role_id: int | None = None, threads: bool = False,
 ) -> tuple[FeedRecord, bool]:
     """Subscribe to a URL (shared with whoever watches it already), due at once. Adding a watched
-    URL again updates the subscription; either way a paused URL resumes, since it was asked for.
+    URL again updates the subscription (channel, interval, role, threads; its filters stay); either
+    way a paused URL resumes, since it was asked for.
 
     Returns (feed, created).
     """
     url = check_url(url)
-    own = {"channel_id": channel_id, "interval_minutes": interval_minutes}
+    own = {"channel_id": channel_id, "interval_minutes": interval_minutes, "role_id": role_id, "threads": threads}
     with db.session() as session:
         existing = feeds.watched_url(session, guild_id=guild_id, url=url)
         if existing is not None:
@@ -138,10 +149,18 @@ def remove_feed(db: Database, *, guild_id: int | None, ref: str) -> FeedRecord:
         return found
 
 
-def due_sources(db: Database, *, now: dt.datetime) -> list[SourceRecord]:
-    """The URLs to fetch now (each once, whatever subscribes to it)."""
+def due_sources(db: Database, *, now: dt.datetime, owns: Callable[[int | None], bool] | None = None) -> list[SourceRecord]:
+    """The URLs to fetch now (each once, whatever subscribes to it). `owns`: only URLs with a
+    subscription it accepts (a bot process polls the URLs its shards' servers watch; the URL's
+    lease keeps a URL watched from several shards to one poll at a time)."""
     with db.session() as session:
-        return feeds.due_sources(session, now=now)
+        due = feeds.due_sources(session, now=now)
+        if owns is None or not due:
+            return due
+        watchers: dict[int, set[int | None]] = {}
+        for feed in feeds.feeds(session):
+            watchers.setdefault(feed.source_id, set()).add(feed.guild_id)
+    return [s for s in due if any(owns(guild_id) for guild_id in watchers.get(s.id, ()))]
 
 
 # --------------------------------------------------------------------------- bookkeeping
@@ -211,13 +230,20 @@ def record_fetch(
     and the URL; a body that is no feed is a failure of the URL."""
     fail = {"db": db, "source_id": source.id, "now": now, "may_pause": may_pause}
     entries: dict[int, Entries] = {}
+    images: dict[str, str] = {}
+    title = source.title
     if not fetched.not_modified:
         if not looks_like_feed(fetched.data):
             return record_failure(reason=_not_a_feed(fetched.data), **fail)
         try:
-            keys = [post_key(post) for post in parse_feed(fetched.data).posts]
+            parsed = parse_feed(fetched.data)
         except ParseError as exc:
             return record_failure(reason=exc.located(""), **fail)
+        keys = [post_key(post) for post in parsed.posts]
+        for key, image in zip(keys, parsed.images):
+            if image and key not in images:
+                images[key] = image
+        title = parsed.title
         for feed in subscribers:  # each subscription has its own scope: one load each
             scope = LIBRARY if feed.guild_id is None else feed.guild_id
             [result] = load(db, sources=[Source(source.url, data=fetched.data)], now=now, scope=scope).results
@@ -227,11 +253,12 @@ def record_fetch(
                 raise RuntimeError(f"loading {source.url} gave {len(result.posts)} posts for {len(keys)} entries")
             entries[feed.id] = list(zip(keys, result.posts))
     with db.session() as session:
-        return _book_keep(session, source=source, entries=entries, fetched=fetched, now=now)
+        return _book_keep(session, source=source, entries=entries, fetched=fetched, now=now, images=images, title=title)
 
 
 def _book_keep(
-    session: Session, *, source: SourceRecord, entries: dict[int, Entries], fetched: net.Fetched, now: dt.datetime
+    session: Session, *, source: SourceRecord, entries: dict[int, Entries], fetched: net.Fetched, now: dt.datetime,
+    images: dict[str, str], title: str | None,
 ) -> list[PollResult]:
     """Per subscription: record the entries new to it (pending announcements once it is primed);
     then move the URL on and give its lease back."""
@@ -241,8 +268,8 @@ def _book_keep(
         if fetched.not_modified:
             outcomes[feed.id] = (STATUS_NOT_MODIFIED, 0)
         elif feed.id in entries:  # else added while this poll ran: its own first poll primes it
-            outcomes[feed.id] = _take_new(session, feed, entries[feed.id], now=now)
-    state = {} if fetched.not_modified else {"etag": fetched.etag, "last_modified": fetched.last_modified}
+            outcomes[feed.id] = _take_new(session, feed, entries[feed.id], images, now=now)
+    state = {} if fetched.not_modified else {"etag": fetched.etag, "last_modified": fetched.last_modified, "title": title}
     feeds.update_source(
         session, source_id=source.id, last_polled_at=now, next_poll_at=now + dt.timedelta(minutes=_interval(current)),
         last_status=_source_status(fetched, entries), last_error=None, failures=0, failing_since=None,
@@ -259,24 +286,44 @@ def _source_status(fetched: net.Fetched, entries: dict[int, Entries]) -> str:
     return f"ok: {count} entr{'y' if count == 1 else 'ies'}" if count else STATUS_NO_ENTRIES
 
 
-def _take_new(session: Session, feed: FeedRecord, entries: Entries, *, now: dt.datetime) -> tuple[str, int]:
+def _take_new(
+    session: Session, feed: FeedRecord, entries: Entries, images: dict[str, str], *, now: dt.datetime
+) -> tuple[str, int]:
     """(status, entries recorded for its server to be told of) for one subscription: a primed
-    server subscription with a channel records new entries as pending, anything else as seen."""
+    server subscription with a channel records new entries as pending (or, kept back by its
+    filters, as filtered), anything else as seen."""
     first: dict[str, tuple[LoadStatus, int]] = {}
     for key, outcome in entries:
         first.setdefault(key, outcome)
     seen = feeds.seen_entries(session, feed_id=feed.id, keys=first)
     new = [key for key in first if key not in seen]
     announces = feed.primed and feed.guild_id is not None and feed.channel_id is not None
-    state = AnnouncementState.PENDING if announces else AnnouncementState.SEEN
-    recorded = feeds.record_entries(
-        session, feed_id=feed.id, entries=[(key, first[key][1]) for key in new], state=state, now=now
-    )
+    kept_back = _filtered(session, feed, [first[key][1] for key in new]) if announces else set()
+    rows = {state: [] for state in AnnouncementState}
+    for key in new:
+        post_id = first[key][1]
+        state = AnnouncementState.SEEN if not announces else AnnouncementState.FILTERED if post_id in kept_back else AnnouncementState.PENDING
+        rows[state].append((key, post_id, images.get(key)))
+    recorded = {
+        state: feeds.record_entries(session, feed_id=feed.id, entries=chosen, state=state, now=now)
+        for state, chosen in rows.items() if chosen
+    }
     if not feed.primed:
         feeds.update_feed(session, feed_id=feed.id, primed=True)
     updated = sum(first[key][0] == LoadStatus.UPDATED for key in seen)
+    filtered = len(recorded.get(AnnouncementState.FILTERED, ()))
     status = f"ok: {len(new)} new, {updated} updated, {len(seen) - updated} unchanged" if first else STATUS_NO_ENTRIES
-    return status, len(recorded) if announces else 0
+    status += f", {filtered} filtered" if filtered else ""
+    return status, len(recorded.get(AnnouncementState.PENDING, ()))
+
+
+def _filtered(session: Session, feed: FeedRecord, post_ids: list[int]) -> set[int]:
+    """The new posts the subscription's filters keep from being announced."""
+    rule = EntryFilter.of(feed)
+    if not rule.active or not post_ids:
+        return set()
+    texts = feeds.entry_texts(session, post_ids=post_ids)
+    return {post_id for post_id, text in texts.items() if not rule.announces(text.title, text.body)}
 
 
 # --------------------------------------------------------------------------- polling
@@ -303,11 +350,13 @@ def _claim(
 async def poll_feed(
     db: Database, http: aiohttp.ClientSession, policy: AddressPolicy, source: SourceRecord, *, now: dt.datetime,
     due_only: bool = False, may_pause: bool = True, owner: str | None = None,
-    timeout: float = net.FETCH_TIMEOUT, max_bytes: int = net.MAX_BYTES,
+    timeout: float = net.FETCH_TIMEOUT, max_bytes: int = net.MAX_BYTES, prefetched: Prefetched | None = None,
 ) -> list[PollResult]:
     """Claim one URL, fetch it once and book-keep every subscription to it (one result each); none
     when another process is polling it (or, `due_only`, polled it since it was found due). Whatever
-    goes wrong is recorded on the URL, never raised. `may_pause`: the caller tells servers (the bot)."""
+    goes wrong is recorded on the URL, never raised. `may_pause`: the caller tells servers (the bot).
+    `prefetched`: what `/feed add` fetched of the URL a moment ago (unconditionally), used instead
+    of fetching it again."""
     failure = {"source_id": source.id, "now": now, "may_pause": may_pause}
     try:
         claimed = await db.call(_claim, source_id=source.id, owner=owner or lease_owner(), now=now, due_only=due_only)
@@ -316,7 +365,9 @@ async def poll_feed(
         fresh, subscribers = claimed
         conditional = all(feed.primed for feed in subscribers)  # a first poll needs the entries, not a 304
         try:
-            fetched = await net.fetch(
+            if isinstance(prefetched, net.FetchError):
+                raise prefetched
+            fetched = prefetched or await net.fetch(
                 http, policy, fresh.url, etag=fresh.etag if conditional else None,
                 last_modified=fresh.last_modified if conditional else None, timeout=timeout, max_bytes=max_bytes,
             )
@@ -340,11 +391,12 @@ async def poll_feed(
 async def poll_feeds(
     db: Database, http: aiohttp.ClientSession, policy: AddressPolicy, due: list[SourceRecord], *, now: dt.datetime,
     due_only: bool = False, may_pause: bool = True, timeout: float = net.FETCH_TIMEOUT, max_bytes: int = net.MAX_BYTES,
-    concurrency: int = CONCURRENCY,
+    concurrency: int = CONCURRENCY, prefetched: dict[str, Prefetched] | None = None,
 ) -> list[PollResult]:
     """Poll URLs concurrently, at most `concurrency` at a time, each once (each claimed just before
     it is fetched); one result per subscription, in the order the URLs were given (then the
-    subscriptions' age). `due_only`: poll only what is still due (the bot's ticks)."""
+    subscriptions' age). `due_only`: poll only what is still due (the bot's ticks). `prefetched`:
+    URL -> what was fetched of it a moment ago (feed discovery), not fetched again."""
     limit = asyncio.Semaphore(concurrency)
     unique = list({source.id: source for source in due}.values())
     owner = lease_owner()
@@ -353,7 +405,7 @@ async def poll_feeds(
         async with limit:
             return await poll_feed(
                 db, http, policy, source, now=now, due_only=due_only, may_pause=may_pause, owner=owner,
-                timeout=timeout, max_bytes=max_bytes,
+                timeout=timeout, max_bytes=max_bytes, prefetched=(prefetched or {}).get(source.url),
             )
 
     return [result for results in await asyncio.gather(*(one(source) for source in unique)) for result in results]
@@ -383,9 +435,12 @@ def take_announcements(db: Database, *, feed_id: int, now: dt.datetime) -> Annou
     if not taken:
         return None
     by_post: dict[int, list[int]] = {}
+    images: dict[int, str] = {}
     for entry in taken:
         if entry.post_id is not None and feed.channel_id is not None:
             by_post.setdefault(entry.post_id, []).append(entry.id)
+            if entry.image:
+                images.setdefault(entry.post_id, entry.image)
     with db.session() as session:
         shown = cards(session, post_ids=list(by_post)[:MAX_ANNOUNCEMENTS], scope=feed.guild_id)
         later = list(by_post)[MAX_ANNOUNCEMENTS:]
@@ -398,6 +453,7 @@ def take_announcements(db: Database, *, feed_id: int, now: dt.datetime) -> Annou
         cards=tuple((card, tuple(by_post[card.id])) for card in shown),
         more=len(later),
         rest=tuple(entry_id for post_id in later for entry_id in by_post[post_id]),
+        images={card.id: images[card.id] for card in shown if card.id in images},
     )
 
 

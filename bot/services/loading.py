@@ -11,12 +11,19 @@ never loses the good ones: when anything in a batch fails, the batch rolls back 
 items (a post file, a feed entry, a treaty text) is stored again on its own, so only the bad one
 fails. Results are reported (and `progress` called) once all of a source is committed, so an
 interruption keeps, and reports, what finished.
+
+A file found by walking a folder that is no post file, feed or treaty text at all (a
+SOURCES.txt, a picture, a treaty summary without "Article N" headings) is skipped with a note
+saying why, not failed: a folder of sources may hold notes beside them. Named on its own (or
+uploaded), the same file fails. Either way the reason is the real one: a text that reads as a
+treaty (its opening names one) is told what the treaty parser says, not that it lacks a date.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import logging
+import re
 import time
 import urllib.request
 from collections import deque
@@ -30,7 +37,7 @@ from bot.db import Database
 from bot.errors import ParseError, PostbotError, UserFacingError
 from bot.ingest.feeds import looks_like_feed, parse_feed
 from bot.ingest.post_writer import slugify
-from bot.ingest.posts import ParsedComment, ParsedPost, decode_post_bytes, parse_post
+from bot.ingest.posts import DATE_LINE, ParsedComment, ParsedPost, decode_post_bytes, parse_post
 from bot.ingest.treaties import ParsedTreaty, parse_treaty
 from bot.services.treaties import extract_quotes, store_treaty
 from bot.services.views import LoadReport, LoadStatus, SourceKind, SourceResult, TreatyLoadResult
@@ -45,6 +52,17 @@ FETCH_TIMEOUT = 20
 BATCH_POSTS = 500  # posts stored per transaction; a feed's entries may span several
 SQLITE_TURN = 0.05  # seconds SQLite's write lock is left free between two batches, for writers waiting on it
 SKIPPED_SUFFIXES = {".db", ".db-wal", ".db-shm", ".sqlite", ".json", ".md"}
+NOT_A_SOURCE = "not a post file, feed or treaty text"
+_TREATY_WORDS = re.compile(r"\b(treaty|treaties|convention|charter|covenant|pact|protocol|accord|statute|agreement)\b", re.I)
+TREATY_OPENING = 6  # lines (after provenance lines) that say whether a text reads as a treaty
+
+
+class _NotASource(ParseError):
+    """Text that is no post file, feed or treaty text; `note` says so when a folder's file is skipped."""
+
+    def __init__(self, message: str, line: int | None, *, note: str, kind: SourceKind | None = None) -> None:
+        super().__init__(message, line)
+        self.note, self.kind = note, kind
 
 
 class SourceError(PostbotError):
@@ -57,6 +75,7 @@ class Source:
 
     name: str
     data: bytes | None = None
+    in_folder: bool = False  # found by walking a folder: no source at all is skipped with a note, not failed
 
 
 @dataclass
@@ -104,7 +123,7 @@ def expand_sources(sources: Iterable[str | Source]) -> list[Source]:
         for child in sorted(path.rglob("*")):
             relative = child.relative_to(path).parts
             if child.is_file() and not any(p.startswith(".") for p in relative) and child.suffix.lower() not in SKIPPED_SUFFIXES:
-                expanded.append(Source(str(child)))
+                expanded.append(Source(str(child), in_folder=True))
     return expanded
 
 
@@ -150,7 +169,10 @@ def _parse(source: Source) -> _Parsed:
             feed = parse_feed(data)
             parsed.posts, result.warnings = feed.posts, list(feed.warnings)
             return parsed
-        text, warning = decode_post_bytes(data)
+        try:
+            text, warning = decode_post_bytes(data)
+        except ParseError as binary:
+            raise _NotASource(binary.message, binary.line, note=f"{NOT_A_SOURCE} ({binary.located()})") from None
         try:
             post = parse_post(text)
         except ParseError as post_error:
@@ -159,6 +181,11 @@ def _parse(source: Source) -> _Parsed:
             return parsed
         result.kind = SourceKind.POST
         parsed.posts, result.warnings = [post], ([warning] if warning else []) + post.warnings
+    except _NotASource as exc:
+        if source.in_folder:
+            result.skipped = exc.note
+        else:
+            result.kind, result.error, result.line = exc.kind, exc.message, exc.line
     except ParseError as exc:
         result.error, result.line = exc.message, exc.line
     except PostbotError as exc:
@@ -169,14 +196,29 @@ def _parse(source: Source) -> _Parsed:
     return parsed
 
 
+def reads_as_treaty(text: str) -> bool:
+    """Whether a text's opening (after its "#" provenance lines) names a treaty, convention, charter...:
+    then the treaty parser's reason is the one to give when it cannot be loaded."""
+    lines = [line for line in text.splitlines() if line.strip() and not line.lstrip().startswith("#")]
+    return any(_TREATY_WORDS.search(line) for line in lines[:TREATY_OPENING])
+
+
 def _treaty_or_raise(text: str, post_error: ParseError) -> ParsedTreaty:
-    """A text that is not a post may be a full treaty text; else the post parser's reason stands,
-    with the treaty parser's too when the text was plainly no post (its first line is wrong)."""
+    """A text that is not a post may be a full treaty text; else the post parser's reason stands.
+    A text that was plainly no post (its first line is wrong) and no treaty text is no source at
+    all: the treaty parser's reason when it reads as a treaty, else both parsers'."""
     try:
         return parse_treaty(text)
     except ParseError as treaty_error:
         if post_error.line is not None and post_error.line <= 1 + len(text) - len(text.lstrip("\r\n")):
-            raise ParseError(f"{post_error.message}; not a treaty text either ({treaty_error.located()})", post_error.line) from None
+            if DATE_LINE.match(text.lstrip("\r\n").split("\n", 1)[0].strip()):  # a post file whose date is wrong
+                raise ParseError(f"{post_error.message}; not a treaty text either ({treaty_error.located()})", post_error.line) from None
+            if reads_as_treaty(text):
+                raise _NotASource(treaty_error.message, treaty_error.line, note=treaty_error.message, kind=SourceKind.TREATY) from None
+            raise _NotASource(
+                f"{post_error.message}; not a treaty text either ({treaty_error.located()})", post_error.line,
+                note=f"{NOT_A_SOURCE} ({post_error.located()})",
+            ) from None
         raise post_error from None
 
 
@@ -327,7 +369,7 @@ class _Batches:
 
     def add(self, item: _Parsed) -> None:
         self.unreported.append(item)
-        if item.result.failed:
+        if item.result.failed or item.result.skipped:
             return
         if item.treaty is not None:
             self.store()  # a treaty text finds every post's quotes again: after what came before it, on its own

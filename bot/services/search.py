@@ -16,6 +16,9 @@ Decisions where the issue leaves room:
   (bench/README.md); among recent matches the best still come first.
 - At most `limit` hits (default 25) are returned and nothing is counted, and snippets are made
   only for the rows that are returned; long runs of text in a snippet are cut around the matches.
+- A hit links where the viewer can read on: the post's discussion thread in the viewer's server,
+  else the post's own address; a comment hit carries the comment's own time (None when its file
+  gave none), not its post's date.
 """
 
 from __future__ import annotations
@@ -25,7 +28,9 @@ import unicodedata
 
 from bot.db import Database
 from bot.errors import UserFacingError
-from bot.services.views import SearchHit, Snippet
+from bot.models import LIBRARY
+from bot.services.views import HitKind, SearchHit, Snippet
+from bot.store import discussion, posts
 from bot.store.search import MATCH_START, MATCH_STOP, SearchRow, search_rows
 
 MAX_TERMS = 16  # words of a query that are used; more only slow the query down
@@ -90,7 +95,7 @@ def snippet(marked: str | None) -> Snippet:
     return tuple(out)
 
 
-def _hit(row: SearchRow) -> SearchHit:
+def _hit(row: SearchRow, links: dict, times: dict, threads: dict) -> SearchHit:
     return SearchHit(
         kind=row.kind,
         id=row.id,
@@ -102,6 +107,9 @@ def _hit(row: SearchRow) -> SearchHit:
         date=row.date,
         author=row.author,
         article=row.article,
+        posted_at=times.get(row.id) if row.kind == HitKind.COMMENT else None,
+        link=links.get(row.post_id) if row.post_id is not None else None,
+        thread=threads.get(row.post_id) if row.post_id is not None else None,
     )
 
 
@@ -115,5 +123,9 @@ def search(db: Database, *, query: str, scope: int | None, limit: int = DEFAULT_
         rows = search_rows(session, terms=terms, any_term=False, limit=limit, scope=scope)
         if not rows and len(terms) > 1:
             rows = search_rows(session, terms=terms, any_term=True, limit=limit, scope=scope)
-    rows.sort(key=lambda r: (-r.score, r.kind, r.id))
-    return [_hit(r) for r in rows[:limit]]
+        rows.sort(key=lambda r: (-r.score, r.kind, r.id))
+        rows = rows[:limit]
+        post_ids = sorted({r.post_id for r in rows if r.post_id is not None})
+        links, times = posts.hit_details(session, post_ids=post_ids, comment_ids=[r.id for r in rows if r.kind == HitKind.COMMENT])
+        threads = discussion.threads_of(session, guild_id=scope, post_ids=post_ids) if scope not in (None, LIBRARY) else {}
+    return [_hit(r, links, times, threads) for r in rows]

@@ -7,6 +7,14 @@ Decisions where the issues leave room:
   An alias that already names another treaty is an error (it never moves the text elsewhere).
 - Quotes are found again in every post after a text loads, so references that named the
   treaty by an alias now given resolve to it.
+- Open world: a treaty the finder names that the store does not have is stored under its name
+  as written, with the acronym the text defines for it ("(MDT)") as an alias; an acronym a
+  later text defines for a stored treaty becomes its alias too (unless another treaty has it).
+  Treaties stored while extracting are known to the posts after them in the same run.
+- `find_references` is what `postbot references` prints and what the benchmark scores: the
+  finder over one text with the catalog's names. Loading does one thing more: a post's bare
+  references the text leaves unresolved take the post's main treaty (which, over a lone
+  passage, guesses wrong: "Article 4 of the agreement" is not the UN Charter's).
 """
 
 from __future__ import annotations
@@ -20,7 +28,7 @@ from bot.errors import UserFacingError
 from bot.ingest.names import TreatyName, known_treaties, main_treaty, match_treaty
 from bot.ingest.references import resolve_references
 from bot.ingest.treaties import ParsedTreaty
-from bot.services.views import TreatyLoadResult
+from bot.services.views import FoundReference, TreatyLoadResult
 from bot.store import posts, treaties
 from bot.store._sql import chunks
 from bot.store.treaties import ArticleRow, QuoteRow
@@ -35,10 +43,52 @@ def treaty_names(session: Session) -> list[TreatyName]:
     return names + [TreatyName(name=name, aliases=aliases) for name, aliases in stored.items()]
 
 
+def find_references(text: str, treaties_known: list[TreatyName] | None = None) -> list[FoundReference]:
+    """The article references in a text as the finder sees them, with the catalog's names by default."""
+    names = known_treaties() if treaties_known is None else treaties_known
+    refs = resolve_references(text, names)
+    return [
+        FoundReference(number=r.number, paragraph=getattr(r, "paragraph", None), treaty=r.treaty.name if r.treaty else None,
+                       quote=r.quote, start=r.start, end=getattr(r, "end", r.start), written=r.treaty_name)
+        for r in refs
+    ]
+
+
+class _TreatyIds:
+    """Stored treaty ids by name while extracting: new treaties are stored, new acronyms become aliases."""
+
+    def __init__(self, session: Session, names: list[TreatyName], now: dt.datetime) -> None:
+        self.session, self.names, self.now = session, names, now
+        self.ids: dict[str, int] = {}
+        self.seen: set[tuple[str, tuple[str, ...]]] = set()
+        self.owners: dict[str, int] | None = None
+
+    def id_of(self, treaty: TreatyName) -> int:
+        if treaty.name not in self.ids:
+            existed = treaties.treaty_id(self.session, name=treaty.name)
+            self.ids[treaty.name] = treaties.add_treaty(self.session, name=treaty.name, aliases=treaty.aliases, now=self.now)
+            if existed is None:
+                self.owners = None
+                if all(t.name != treaty.name for t in self.names):
+                    self.names.append(treaty)  # known to the posts after this one
+        if treaty.aliases and (treaty.name, treaty.aliases) not in self.seen:
+            self.seen.add((treaty.name, treaty.aliases))
+            self._add_aliases(self.ids[treaty.name], treaty.aliases)
+        return self.ids[treaty.name]
+
+    def _add_aliases(self, treaty_id: int, aliases: tuple[str, ...]) -> None:
+        if self.owners is None:
+            self.owners = treaties.alias_owners(self.session)
+        new = [a for a in dict.fromkeys(aliases) if a not in self.owners]
+        if new:
+            treaties.add_aliases(self.session, treaty_id=treaty_id, aliases=new)
+            self.owners.update((a, treaty_id) for a in new)
+
+
 def extract_quotes(session: Session, *, post_ids: list[int], now: dt.datetime) -> int:
     """Find again the article references of these posts (bodies and comments); returns how many were stored."""
-    names = treaty_names(session)
-    ids: dict[str, int] = {}
+    names = list(treaty_names(session))
+    ids = _TreatyIds(session, names, now)
     stored = 0
     for chunk in chunks(post_ids):
         rows: list[QuoteRow] = []
@@ -55,14 +105,10 @@ def extract_quotes(session: Session, *, post_ids: list[int], now: dt.datetime) -
                     if main is not None:
                         refs = resolve_references(text, names, main_treaty=main)
                 for ref in refs:
-                    treaty_id = None
-                    if ref.treaty is not None:
-                        if ref.treaty.name not in ids:
-                            ids[ref.treaty.name] = treaties.add_treaty(session, name=ref.treaty.name, aliases=ref.treaty.aliases, now=now)
-                        treaty_id = ids[ref.treaty.name]
                     rows.append(
                         QuoteRow(post_id=post.post_id, post_date=post.date, scope=post.scope, number=ref.number, offset=ref.start,
-                                 treaty_id=treaty_id, comment_id=comment_id, text=ref.quote)
+                                 treaty_id=ids.id_of(ref.treaty) if ref.treaty is not None else None, comment_id=comment_id,
+                                 text=ref.quote, paragraph=getattr(ref, "paragraph", None))
                     )
         treaties.replace_quotes(session, post_ids=chunk, quotes=rows)
         stored += len(rows)
@@ -114,4 +160,13 @@ def store_treaty(
         replaced=replaced,
         quotes=quotes,
         requested_name=name if name != identity.name else "",
+        cited=_cited(session, treaty_id),
     )
+
+
+def _cited(session: Session, treaty_id: int) -> tuple[tuple[str, int], ...]:
+    """(label, citing posts) of the treaty's articles that posts cite, in number order."""
+    known = treaties.citations(session, scope=None).get(treaty_id)
+    if known is None:
+        return ()
+    return tuple((known.labels.get(number, str(number)), posts_citing) for number, posts_citing in sorted(known.cited.items()))

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 
 from bot.errors import ParseError
-from bot.models import CollectMode, CommentOrigin, DigestStatus
+from bot.models import CollectMode, CommentOrigin, DigestStatus, DigestStyle
 from bot.store.digests import Run, Subscription
 from bot.store.discussion import CommentRef, ThreadRef
 from bot.store.feeds import FeedRecord, SourceRecord
@@ -21,8 +21,8 @@ from bot.store.posts import LoadStatus, PostRef, StoredComment, StoredPost
 from bot.store.search import HitKind
 
 __all__ = [
-    "Announcements", "ArticleAnswer", "ArticleEntry", "LoadReport", "SourceKind", "SourceResult", "ArticleSource", "Choice", "CollectMode", "CommentOrigin", "CommentRef",
-    "DigestJob", "DigestStatus", "DigestView", "FeedRecord", "HitKind", "LoadStatus", "PollResult", "PostCard",
+    "Announcements", "ArticleAnswer", "ArticleAnswers", "ArticleEntry", "FoundReference", "article_label", "LoadReport", "SourceKind", "SourceResult", "ArticleSource", "Choice", "CollectMode", "CommentOrigin", "CommentRef",
+    "DigestJob", "DigestStatus", "DigestStyle", "DigestView", "Discovered", "FeedRecord", "HitKind", "LoadStatus", "PollResult", "PostCard",
     "PostPage", "PostRef", "Run", "SavedComment", "SearchHit", "Snippet", "SourceRecord", "StatusInfo", "StoredComment",
     "StoredPost", "Subscription", "ThreadRef", "TreatyArticles", "TreatyLoadResult", "number_ranges",
 ]
@@ -82,11 +82,41 @@ class ArticleAnswer:
     posts: tuple[PostRef, ...]  # the newest posts citing the article
     post_count: int = 0  # how many posts cite it in all
     chapter: str | None = None
-    also_in: tuple[str, ...] = ()  # other treaties with this number (when none was named)
+    also: tuple[str, ...] = ()  # the other articles it may have meant: "Article V of the NPT"
+    paragraph: str | None = None  # the paragraph `text` is ("4" of Article 2(4)); None: the whole article
+    note: str | None = None  # "No paragraph 9 in the text: the whole article is shown."
 
     @property
     def heading(self) -> str:
-        return f"Article {self.label} — {self.treaty}"
+        return f"Article {article_label(self.label, self.paragraph)} — {self.treaty}"
+
+
+def article_label(label: str, paragraph: str | None) -> str:
+    """"2(4)" for paragraph 4 of Article 2, "8 bis", else the label."""
+    if not paragraph:
+        return label
+    return f"{label}({paragraph})" if paragraph.isdigit() or len(paragraph) == 1 else f"{label} {paragraph}"
+
+
+@dataclass(frozen=True)
+class ArticleAnswers:
+    """What /article answers: one article, or each article of a range ("3-5") in order."""
+
+    answers: tuple[ArticleAnswer, ...]
+    missing: tuple[int, ...] = ()  # numbers of the range the treaty has no known article for
+
+
+@dataclass(frozen=True)
+class FoundReference:
+    """A reference as the finder sees it (`postbot references`, the benchmark)."""
+
+    number: int
+    paragraph: str | None
+    treaty: str | None  # the treaty's name, None when unresolved
+    quote: str | None
+    start: int
+    end: int
+    written: str | None = None  # the treaty's name as the text writes it
 
 
 @dataclass(frozen=True)
@@ -118,8 +148,9 @@ class TreatyLoadResult:
     aliases: tuple[str, ...]  # every alias the treaty has now
     created: bool  # False: an existing treaty (from the catalog or a post) got its text
     replaced: int  # how many previously loaded articles the new text replaced
-    quotes: int  # quotes found again in all posts afterwards
+    quotes: int  # article references (of every treaty) found again in all posts afterwards
     requested_name: str = ""  # the name given, when it differs from `name`
+    cited: tuple[tuple[str, int], ...] = ()  # this treaty's articles posts cite: (label, citing posts), in number order
 
 
 @dataclass(frozen=True)
@@ -166,6 +197,7 @@ class SourceResult:
     error: str | None = None  # why it failed: "impossible date 'February 30, 2024' ..."
     line: int | None = None  # where in the source, when known
     warnings: list[str] = field(default_factory=list)
+    skipped: str | None = None  # a file found in a folder that is no post file, feed or treaty text: why it was left alone
 
     @property
     def failed(self) -> bool:
@@ -198,11 +230,16 @@ class LoadReport:
     def warnings(self) -> list[str]:
         return [f"{r.source}: {w}" for r in self.results for w in r.warnings]
 
+    @property
+    def skipped(self) -> list[SourceResult]:
+        return [r for r in self.results if r.skipped is not None]
+
     def summary(self) -> str:
         counts = ", ".join(f"{self.count(s)} {s}" for s in LoadStatus)
         treaties = sum(r.treaty is not None for r in self.results)
         texts = f", {treaties} treaty text{'s' if treaties != 1 else ''}" if treaties else ""
-        return f"{counts}{texts}, {len(self.failed)} failed"
+        skipped = f", {len(self.skipped)} skipped" if self.skipped else ""
+        return f"{counts}{texts}, {len(self.failed)} failed{skipped}"
 
 
 # --------------------------------------------------------------------------- digests
@@ -260,6 +297,9 @@ class SearchHit:
     date: dt.date | None = None  # the post's date
     author: str | None = None  # of a comment
     article: str | None = None  # an article's label ("4", "IV")
+    posted_at: dt.datetime | None = None  # when a comment was written (None: its file does not say)
+    link: str | None = None  # the post's own address (its source), when stored
+    thread: ThreadRef | None = None  # the post's discussion thread in the server asking
 
 
 @dataclass(frozen=True)
@@ -271,6 +311,22 @@ class Announcements:
     cards: tuple[tuple[PostCard, tuple[int, ...]], ...]
     more: int = 0
     rest: tuple[int, ...] = ()
+    images: dict[int, str] = field(default_factory=dict)  # post id -> the entry's picture, when it has one
+
+
+@dataclass(frozen=True)
+class Discovered:
+    """The feed `/feed add` watches for the address it was given: that address, or a feed its web page names."""
+
+    url: str  # the feed's address
+    page: str | None = None  # the web page it was found on, when it was
+    kind: str | None = None  # "RSS" or "Atom", as the page named it
+    title: str | None = None  # the page's title for it
+    others: tuple[str, ...] = ()  # the other feeds the page names
+
+    @property
+    def found(self) -> bool:
+        return self.page is not None
 
 
 @dataclass

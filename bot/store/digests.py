@@ -15,11 +15,11 @@ import datetime as dt
 import zoneinfo
 from dataclasses import dataclass
 
-from sqlalchemy import delete, or_, select, update
+from sqlalchemy import delete, func, or_, select, update
 from sqlmodel import Session
 
-from bot.models import DigestRun, DigestStatus, DigestSubscription
-from bot.store._sql import chunks, insert_or_ignore
+from bot.models import Comment, CommentOrigin, DigestRun, DigestStatus, DigestStyle, DigestSubscription
+from bot.store._sql import chunks, insert_or_ignore, visible
 
 DELIVERED = (DigestStatus.SENT, DigestStatus.EMPTY, DigestStatus.PARTIAL)
 
@@ -33,6 +33,9 @@ class Subscription:
     timezone: str  # IANA
     quiet: bool  # empty days post nothing
     created_at: dt.datetime  # when it was (last) set up: earlier digest times never fire
+    max_posts: int | None = None  # posts shown (cards when full, lines when compact); None: the style's default
+    style: DigestStyle = DigestStyle.FULL
+    role_id: int | None = None  # the role each digest mentions, and only it
 
     @property
     def zone(self) -> zoneinfo.ZoneInfo:
@@ -75,6 +78,9 @@ def _subscription(row: DigestSubscription) -> Subscription:
         timezone=row.timezone,
         quiet=row.quiet,
         created_at=row.created_at,
+        max_posts=row.max_posts,
+        style=DigestStyle(row.style or DigestStyle.FULL),
+        role_id=row.role_id,
     )
 
 
@@ -101,9 +107,10 @@ def _run(row: DigestRun) -> Run:
 
 
 def set_subscription(
-    session: Session, *, guild_id: int, channel_id: int, time: dt.time, timezone: str, quiet: bool, now: dt.datetime
+    session: Session, *, guild_id: int, channel_id: int, time: dt.time, timezone: str, quiet: bool, now: dt.datetime,
+    max_posts: int | None = None, style: DigestStyle = DigestStyle.FULL, role_id: int | None = None,
 ) -> Subscription:
-    """Create the channel's digest, or replace its time, timezone and quiet setting."""
+    """Create the channel's digest, or replace all its settings."""
     row = session.execute(
         select(DigestSubscription).where(DigestSubscription.guild_id == guild_id, DigestSubscription.channel_id == channel_id)
     ).scalar_one_or_none()
@@ -111,6 +118,7 @@ def set_subscription(
         row = DigestSubscription(guild_id=guild_id, channel_id=channel_id, time="", timezone="", created_at=now)
         session.add(row)
     row.time, row.timezone, row.quiet, row.created_at = f"{time:%H:%M}", timezone, quiet, now
+    row.max_posts, row.style, row.role_id = max_posts, DigestStyle(style), role_id
     session.flush()
     return _subscription(row)
 
@@ -260,3 +268,25 @@ def previous_until(session: Session, *, channel_id: int, before: dt.date) -> dt.
         .order_by(DigestRun.local_date.desc())
         .limit(1)
     ).scalar()
+
+
+# --------------------------------------------------------------------------- content
+
+
+def most_discussed(session: Session, *, since: dt.datetime, until: dt.datetime, scope: int | None) -> tuple[int, int] | None:
+    """(post id, comments) of the post with the most comments that arrived in (since, until]: written in
+    Discord (in the viewer's server) then, not a post file's own comments, which come with the post
+    however old they are (and are stored again whenever the file changes). Ties: the most recently
+    commented post."""
+    written = func.coalesce(Comment.posted_at, Comment.created_at)
+    row = session.execute(
+        select(Comment.post_id, func.count().label("n"))
+        .where(
+            Comment.created_at > since, Comment.created_at <= until, visible(Comment.scope, scope),
+            Comment.origin == CommentOrigin.DISCORD, written > since, written <= until,
+        )
+        .group_by(Comment.post_id)
+        .order_by(func.count().desc(), func.max(written).desc(), Comment.post_id.desc())
+        .limit(1)
+    ).first()
+    return (row.post_id, row.n) if row else None

@@ -17,7 +17,7 @@ from dataclasses import dataclass, fields
 from sqlalchemy import delete, func, or_, select, update
 from sqlmodel import Session
 
-from bot.models import AnnouncementState, Feed, FeedEntry, FeedSource
+from bot.models import AnnouncementState, Feed, FeedEntry, FeedSource, Post
 from bot.store._sql import chunks, insert_or_ignore
 
 ENTRY_ROWS = 200  # feed entries per statement
@@ -38,6 +38,7 @@ class SourceRecord:
     failures: int
     failing_since: dt.datetime | None
     paused: bool
+    title: str | None  # the feed's own title, as last fetched
 
 
 @dataclass(frozen=True)
@@ -59,8 +60,14 @@ class FeedRecord:
     failures: int
     failing_since: dt.datetime | None
     paused: bool
+    title: str | None
     primed: bool  # first poll done: later entries are announced
     created_at: dt.datetime
+    role_id: int | None = None  # the role its announcements mention
+    threads: bool = False  # each announced post gets its discussion thread on the announcement
+    include_words: str | None = None  # "word, phrase": only entries matching one are announced
+    exclude_words: str | None = None  # "word, phrase": entries matching one are not announced
+    filtered: int = 0  # new entries its filters kept from being announced
 
     @property
     def source(self) -> SourceRecord:
@@ -75,19 +82,32 @@ class PendingEntry:
 
     id: int
     post_id: int | None  # None: the post was deleted meanwhile
+    image: str | None = None  # its picture
+
+
+@dataclass(frozen=True)
+class EntryText:
+    """What a subscription's filters look at: a new entry's title and text."""
+
+    post_id: int
+    title: str
+    body: str
 
 
 _SOURCE_FIELDS = [f.name for f in fields(SourceRecord)]
-_FEED_OWN = ("id", "guild_id", "source_id", "channel_id", "interval_minutes", "primed", "created_at")
+_FEED_OWN = (
+    "id", "guild_id", "source_id", "channel_id", "interval_minutes", "primed", "created_at", "role_id", "threads",
+    "include_words", "exclude_words",
+)
 
 
 def _source(row: FeedSource) -> SourceRecord:
     return SourceRecord(**{name: getattr(row, name) for name in _SOURCE_FIELDS})
 
 
-def _record(feed: Feed, source: FeedSource) -> FeedRecord:
+def _record(feed: Feed, source: FeedSource, filtered: int = 0) -> FeedRecord:
     values = {name: getattr(source, name) for name in _SOURCE_FIELDS if name != "id"}
-    return FeedRecord(**values, **{name: getattr(feed, name) for name in _FEED_OWN})
+    return FeedRecord(**values, **{name: getattr(feed, name) for name in _FEED_OWN}, filtered=filtered)
 
 
 def _joined():
@@ -100,7 +120,22 @@ def _of_guild(query, guild_id: int | None):
 
 
 def _records(session: Session, query) -> list[FeedRecord]:
-    return [_record(feed, source) for feed, source in session.execute(query).all()]
+    rows = session.execute(query).all()
+    filtered = _filtered_counts(session, [feed.id for feed, _source in rows])
+    return [_record(feed, source, filtered.get(feed.id, 0)) for feed, source in rows]
+
+
+def _filtered_counts(session: Session, feed_ids: list[int]) -> dict[int, int]:
+    """feed id -> how many new entries its filters kept back (an index read: state, feed_id)."""
+    counts: dict[int, int] = {}
+    for part in chunks(feed_ids):
+        query = (
+            select(FeedEntry.feed_id, func.count())
+            .where(FeedEntry.state == AnnouncementState.FILTERED, FeedEntry.feed_id.in_(part))
+            .group_by(FeedEntry.feed_id)
+        )
+        counts.update((feed_id, count) for feed_id, count in session.execute(query))
+    return counts
 
 
 # --------------------------------------------------------------------------- subscriptions
@@ -243,15 +278,16 @@ def seen_entries(session: Session, *, feed_id: int, keys: Iterable[str]) -> set[
 
 
 def record_entries(
-    session: Session, *, feed_id: int, entries: list[tuple[str, int]], now: dt.datetime,
+    session: Session, *, feed_id: int, entries: list[tuple[str, int, str | None]], now: dt.datetime,
     state: AnnouncementState = AnnouncementState.SEEN,
 ) -> set[str]:
-    """Record (entry key, post id) pairs as seen, or as pending announcements; returns the keys this
-    call recorded: an entry recorded already (two polls racing) is left as it is, never an error."""
+    """Record (entry key, post id, picture) as seen, as pending announcements or as filtered; returns
+    the keys this call recorded: an entry recorded already (two polls racing) is left as it is, never
+    an error."""
     recorded: set[str] = set()
     rows = [
-        {"feed_id": feed_id, "entry_key": key, "post_id": post_id, "created_at": now, "state": state}
-        for key, post_id in entries
+        {"feed_id": feed_id, "entry_key": key, "post_id": post_id, "image": image, "created_at": now, "state": state}
+        for key, post_id, image in entries
     ]
     for start in range(0, len(rows), ENTRY_ROWS):
         statement = (
@@ -262,6 +298,15 @@ def record_entries(
         )
         recorded.update(session.execute(statement).scalars())
     return recorded
+
+
+def entry_texts(session: Session, *, post_ids: Iterable[int]) -> dict[int, EntryText]:
+    """post id -> the title and text a subscription's filters look at."""
+    found: dict[int, EntryText] = {}
+    for part in chunks(sorted(set(post_ids))):
+        for row in session.execute(select(Post.id, Post.title, Post.body).where(Post.id.in_(part))):
+            found[row.id] = EntryText(post_id=row.id, title=row.title, body=row.body)
+    return found
 
 
 # --------------------------------------------------------------------------- the outbox
@@ -288,10 +333,11 @@ def take_pending(
         update(FeedEntry)
         .where(FeedEntry.id.in_(chosen), *conditions)
         .values(lease_until=until)
-        .returning(FeedEntry.id, FeedEntry.post_id)
+        .returning(FeedEntry.id, FeedEntry.post_id, FeedEntry.image)
         .execution_options(synchronize_session=False)
     )
-    return sorted((PendingEntry(id=row.id, post_id=row.post_id) for row in session.execute(statement)), key=lambda e: e.id)
+    taken = (PendingEntry(id=row.id, post_id=row.post_id, image=row.image) for row in session.execute(statement))
+    return sorted(taken, key=lambda e: e.id)
 
 
 def mark_sent(session: Session, *, entry_ids: Iterable[int]) -> None:

@@ -16,7 +16,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from enum import StrEnum
 
-from sqlalchemy import delete, func, insert, select, update
+from sqlalchemy import delete, func, insert, or_, select, update
 from sqlmodel import Session
 
 from bot.models import LIBRARY, Comment, CommentOrigin, Post
@@ -348,16 +348,27 @@ def find_posts(session: Session, *, scope: int | None, title: str = "", limit: i
     return [PostRef(id=r.id, date=r.date, title=r.title) for r in rows]
 
 
-def iter_posts(session: Session, *, batch: int = 500) -> Iterator[StoredPost]:
-    """Every post with its comments, oldest first, a batch of rows at a time (for export)."""
+def iter_posts(session: Session, *, batch: int = 500, server: int | None = None) -> Iterator[StoredPost]:
+    """Every post with its comments, oldest first, a batch of rows at a time (for export).
+
+    `server`: one server's export: its own posts, and the library's posts it has comments on,
+    each with the comments that server sees (the post's own and its own, never another server's)."""
     last_id = 0
+    if server is None:
+        chosen, seen = [], []
+    else:
+        commented = select(Comment.post_id).where(Comment.discord_guild_id == server)  # indexed: its members wrote them
+        chosen = [or_(Post.scope == server, (Post.scope == LIBRARY) & Post.id.in_(commented))]
+        seen = [visible(Comment.scope, server)]
     while True:
-        posts = session.execute(select(*_POST_COLUMNS).where(Post.id > last_id).order_by(Post.id).limit(batch)).all()
+        posts = session.execute(select(*_POST_COLUMNS).where(Post.id > last_id, *chosen).order_by(Post.id).limit(batch)).all()
         if not posts:
             return
         ids = [p.id for p in posts]
         by_post: dict[int, list[StoredComment]] = {i: [] for i in ids}
-        comments = session.execute(select(*_COMMENT_COLUMNS).where(Comment.post_id.in_(ids)).order_by(Comment.post_id, *COMMENT_ORDER))
+        comments = session.execute(
+            select(*_COMMENT_COLUMNS).where(Comment.post_id.in_(ids), *seen).order_by(Comment.post_id, *COMMENT_ORDER)
+        )
         for c in comments:
             by_post[c.post_id].append(_comment(c))
         for p in posts:
@@ -411,13 +422,25 @@ def posts_loaded_between(session: Session, *, since: dt.datetime, until: dt.date
     )
 
 
-def most_commented_between(session: Session, *, since: dt.datetime, until: dt.datetime, scope: int | None) -> tuple[int, int] | None:
-    """(post id, comments stored in (since, until] the viewer sees) of the post with the most such comments."""
-    row = session.execute(
-        select(Comment.post_id, func.count().label("n"))
-        .where(Comment.created_at > since, Comment.created_at <= until, visible(Comment.scope, scope))
-        .group_by(Comment.post_id)
-        .order_by(func.count().desc(), Comment.post_id.desc())
-        .limit(1)
-    ).first()
-    return (row.post_id, row.n) if row else None
+def posts_titled(session: Session, *, scope: int | None, title: str, limit: int = 25) -> list[PostRef]:
+    """Posts the viewer sees titled exactly `title` (any case, spacing aside), newest first."""
+    wanted = " ".join(title.split())
+    escaped = wanted.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    rows = session.execute(
+        select(Post.id, Post.date, Post.title)
+        .where(visible(Post.scope, scope), Post.title.ilike(escaped, escape="\\"))
+        .order_by(Post.date.desc(), Post.id.desc())
+        .limit(limit)
+    ).all()
+    return [PostRef(id=r.id, date=r.date, title=r.title) for r in rows if " ".join(r.title.split()).casefold() == wanted.casefold()]
+
+
+def hit_details(session: Session, *, post_ids: list[int], comment_ids: list[int]) -> tuple[dict[int, str | None], dict[int, dt.datetime | None]]:
+    """What search hits link to and when: each post's own address, each comment's time."""
+    links: dict[int, str | None] = {}
+    times: dict[int, dt.datetime | None] = {}
+    for chunk in chunks(post_ids):
+        links.update((r.id, r.link) for r in session.execute(select(Post.id, Post.link).where(Post.id.in_(chunk))).all())
+    for chunk in chunks(comment_ids):
+        times.update((r.id, r.posted_at) for r in session.execute(select(Comment.id, Comment.posted_at).where(Comment.id.in_(chunk))).all())
+    return links, times

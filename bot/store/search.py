@@ -1,5 +1,11 @@
 """Full-text search SQL: FTS5 on SQLite, tsvector on PostgreSQL (both made by migration 0002).
 
+A treaty article is indexed with its heading ("Article 5 — North Atlantic Treaty (NATO)",
+migration 0007), weighted as a post's title is. A query that asks for an article (it has a
+number or the word "article") and whose every word is in an article's heading (when every word
+must match) means that article: its score gets HEADING_BOOST, so "Article 5 NATO" finds the article itself first,
+ahead of the posts that discuss it (scores of different kinds are not comparable otherwise).
+
 The search service hands over terms that are plain words (never query syntax); each kind
 (post, comment, article) is ranked among its newest RANKED_PER_KIND matches only (ids grow
 with time), and snippets are made only for the rows returned. Matched words in snippets and
@@ -18,6 +24,8 @@ from sqlmodel import Session
 from bot.models import LIBRARY
 
 RANKED_PER_KIND = 1000
+HEADING_BOOST = 1000.0
+ARTICLE_WORDS = frozenset({"article", "articles", "art"})
 SNIPPET_WORDS = 24
 MATCH_START, MATCH_STOP = "\ue000", "\ue001"
 _START, _STOP = MATCH_START, MATCH_STOP
@@ -79,10 +87,11 @@ _SQLITE = {
         WHERE comment_fts MATCH :qs
     """,
     ARTICLE: """
-        SELECT a.id, top.score, t.name, NULL, snippet(article_fts, 0, :start, :stop, '…', :words),
+        SELECT a.id, top.score, t.name, NULL, snippet(article_fts, 1, :start, :stop, '…', :words),
                NULL, NULL, NULL, a.label
-        FROM (SELECT rowid AS id, -bm25(article_fts) AS score FROM article_fts WHERE article_fts MATCH :q AND rowid >= {floor}
-              ORDER BY bm25(article_fts) LIMIT :limit) AS top
+        FROM (SELECT rowid AS id, -bm25(article_fts, 4.0, 1.0) {boost} AS score FROM article_fts
+              WHERE article_fts MATCH :q AND rowid >= {floor}
+              ORDER BY score DESC LIMIT :limit) AS top
         JOIN article_fts ON article_fts.rowid = top.id
         JOIN article AS a ON a.id = top.id
         JOIN treaty AS t ON t.id = a.treaty_id
@@ -91,9 +100,18 @@ _SQLITE = {
 }
 
 
-def _sqlite_sql(kind: str) -> str:
+_SQLITE_BOOST = "+ CASE WHEN rowid IN (SELECT rowid FROM article_fts WHERE article_fts MATCH :qh) THEN :boost ELSE 0 END"
+
+
+def _sqlite_sql(kind: str, boost: bool) -> str:
     match = ":q" if kind == ARTICLE else ":qs"
-    return _SQLITE[kind].replace("{floor}", _FLOOR.format(fts=f"{kind}_fts", match=match))
+    sql = _SQLITE[kind].replace("{floor}", _FLOOR.format(fts=f"{kind}_fts", match=match))
+    return sql.replace("{boost}", _SQLITE_BOOST if boost else "")
+
+
+def asks_for_an_article(terms: list[str]) -> bool:
+    """"Article 5 NATO", "npt 6": the query names an article (its headings then count most)."""
+    return any(t.isdigit() or t.casefold() in ARTICLE_WORDS for t in terms)
 
 
 def _fts5_query(terms: list[str], *, any_term: bool) -> str:
@@ -110,11 +128,12 @@ def _fts5_scoped(query: str, scope: int | None) -> str:
 
 def _sqlite_search(session: Session, terms: list[str], *, any_term: bool, limit: int, scope: int | None) -> list[SearchRow]:
     query = _fts5_query(terms, any_term=any_term)
+    boost = asks_for_an_article(terms) and not any_term
     params = {
         "q": query, "qs": _fts5_scoped(query, scope), "start": _START, "stop": _STOP, "words": SNIPPET_WORDS,
-        "limit": limit, "ranked": RANKED_PER_KIND - 1,
+        "limit": limit, "ranked": RANKED_PER_KIND - 1, "qh": f"heading : ({query})", "boost": HEADING_BOOST,
     }
-    return [hit for kind in _SQLITE for hit in _rows(kind, session.execute(text(_sqlite_sql(kind)), params).all())]
+    return [hit for kind in _SQLITE for hit in _rows(kind, session.execute(text(_sqlite_sql(kind, boost)), params).all())]
 
 
 # --------------------------------------------------------------------------- PostgreSQL (tsvector)
@@ -143,7 +162,7 @@ _PG = {
     """,
     ARTICLE: """{with}
         SELECT a.id, top.score, t.name, NULL, ts_headline('english', a.text, {q}, :options), NULL, NULL, NULL, a.label
-        FROM (SELECT x.id, ts_rank(x.search_vector, {q}) AS score
+        FROM (SELECT x.id, ts_rank(x.search_vector, {q}) {boost} AS score
               FROM ({recent}) AS recent JOIN article AS x ON x.id = recent.id
               ORDER BY score DESC LIMIT :limit) AS top
         JOIN article AS a ON a.id = top.id
@@ -152,19 +171,22 @@ _PG = {
 }
 
 
-def _pg_sql(kind: HitKind, tsquery: str, scope: int | None) -> str:
+def _pg_sql(kind: HitKind, tsquery: str, scope: int | None, boost: bool = False) -> str:
     table = str(kind)
+    extra = f"+ CASE WHEN to_tsvector('english', x.heading) @@ {tsquery} THEN :boost ELSE 0 END" if boost else ""
     if scope is None or kind == ARTICLE:  # treaty texts are everyone's
         recent = f"SELECT id FROM {table} WHERE search_vector @@ {tsquery} ORDER BY id DESC LIMIT :ranked"
-        return _PG[kind].format(**{"with": "", "q": tsquery, "recent": recent})
+        return _PG[kind].format(**{"with": "", "q": tsquery, "recent": recent, "boost": extra})
     gather = f"WITH matches AS MATERIALIZED (SELECT id FROM {table} WHERE search_vector @@ ({tsquery} && CAST(:visible AS tsquery)))"
     recent = "SELECT id FROM matches ORDER BY id DESC LIMIT :ranked"
-    return _PG[kind].format(**{"with": gather, "q": tsquery, "recent": recent})
+    return _PG[kind].format(**{"with": gather, "q": tsquery, "recent": recent, "boost": extra})
 
 
 def _pg_search(session: Session, terms: list[str], *, any_term: bool, limit: int, scope: int | None) -> list[SearchRow]:
     """plainto_tsquery never fails on any text; OR combines one tsquery per term."""
-    params: dict = {"options": _HEADLINE_OPTIONS, "title_options": _TITLE_OPTIONS, "limit": limit, "ranked": RANKED_PER_KIND}
+    params: dict = {
+        "options": _HEADLINE_OPTIONS, "title_options": _TITLE_OPTIONS, "limit": limit, "ranked": RANKED_PER_KIND, "boost": HEADING_BOOST,
+    }
     if scope is not None:
         params["visible"] = " | ".join(f"'scope:{s}'" for s in sorted({LIBRARY, scope}))
     if any_term:
@@ -173,7 +195,11 @@ def _pg_search(session: Session, terms: list[str], *, any_term: bool, limit: int
     else:
         params["t"] = " ".join(terms)
         tsquery = "plainto_tsquery('english', :t)"
-    return [hit for kind in _PG for hit in _rows(kind, session.execute(text(_pg_sql(kind, tsquery, scope)), params).all())]
+    boost = asks_for_an_article(terms) and not any_term
+    return [
+        hit for kind in _PG
+        for hit in _rows(kind, session.execute(text(_pg_sql(kind, tsquery, scope, boost and kind == ARTICLE)), params).all())
+    ]
 
 
 def _rows(kind: HitKind, rows) -> list[SearchRow]:

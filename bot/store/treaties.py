@@ -1,7 +1,9 @@
-"""Treaties, their aliases and loaded articles, and the quotes that cite them.
+"""Treaties, their aliases and loaded articles, the quotes that cite them, and chat answers.
 
 Quotes carry their post's date (migration 0003), so "the newest posts citing Article N" and
 "the most recently discussed treaty" are index range reads however many posts cite a treaty.
+A loaded article carries its heading ("Article 5 — North Atlantic Treaty (NATO)", migration
+0007), which search indexes beside its text.
 """
 
 from __future__ import annotations
@@ -12,8 +14,8 @@ from dataclasses import dataclass, field
 from sqlalchemy import delete, func, insert, select, update
 from sqlmodel import Session
 
-from bot.models import Article, Post, Quote, Treaty, TreatyAlias
-from bot.store._sql import chunks, visible
+from bot.models import Article, ChatAnswer, GuildConfig, Post, Quote, Treaty, TreatyAlias
+from bot.store._sql import chunks, insert_or_ignore, visible
 from bot.store.posts import PostRef
 
 
@@ -56,6 +58,7 @@ class QuoteRow:
     treaty_id: int | None = None
     comment_id: int | None = None
     text: str | None = None
+    paragraph: str | None = None  # "4" for Article 2(4), "bis" for 8 bis
 
 
 @dataclass(frozen=True)
@@ -63,6 +66,15 @@ class BestQuote:
     text: str
     post: PostRef
     in_comment: bool
+    paragraph: str | None = None  # the paragraph the quoting text named
+
+
+@dataclass(frozen=True)
+class NumberCitations:
+    """How the viewer's posts cite one article of one treaty."""
+
+    posts: int  # distinct citing posts
+    last_cited: dt.date
 
 
 @dataclass
@@ -113,6 +125,30 @@ def alias_owners(session: Session) -> dict[str, int]:
 def add_aliases(session: Session, *, treaty_id: int, aliases: list[str]) -> None:
     if aliases:
         session.execute(insert(TreatyAlias), [{"treaty_id": treaty_id, "alias": a} for a in aliases])
+        _refresh_headings(session, treaty_id=treaty_id)
+
+
+def article_heading(*, label: str, number: int, name: str, aliases: list[str] | tuple[str, ...]) -> str:
+    """"Article 5 — North Atlantic Treaty (NATO)", "Article V (5) — Treaty on the Non-Proliferation of
+    Nuclear Weapons (NPT)": what search finds an article by (its shortest alias in brackets)."""
+    shown = label if label == str(number) else f"{label} ({number})"
+    short = min((a for a in aliases if a and a != name), key=len, default=None)
+    return f"Article {shown} — {name}" + (f" ({short})" if short else "")
+
+
+def _headings(session: Session, treaty_id: int) -> tuple[str, list[str]]:
+    name = session.execute(select(Treaty.name).where(Treaty.id == treaty_id)).scalar_one()
+    return name, aliases_of(session, treaty_id=treaty_id)
+
+
+def _refresh_headings(session: Session, *, treaty_id: int) -> None:
+    """After the treaty's aliases changed: its loaded articles' headings name the shortest one."""
+    rows = session.execute(select(Article.id, Article.label, Article.number).where(Article.treaty_id == treaty_id)).all()
+    if rows:
+        name, aliases = _headings(session, treaty_id)
+        for row in rows:
+            heading = article_heading(label=row.label, number=row.number, name=name, aliases=aliases)
+            session.execute(update(Article).where(Article.id == row.id, Article.heading != heading).values(heading=heading))
 
 
 def set_text(
@@ -124,9 +160,14 @@ def set_text(
     )
     replaced = session.execute(delete(Article).where(Article.treaty_id == treaty_id)).rowcount or 0
     if articles:
+        name, aliases = _headings(session, treaty_id)
         session.execute(
             insert(Article),
-            [{"treaty_id": treaty_id, "number": a.number, "label": a.label[:16], "chapter": a.chapter, "text": a.text} for a in articles],
+            [
+                {"treaty_id": treaty_id, "number": a.number, "label": a.label[:16], "chapter": a.chapter, "text": a.text,
+                 "heading": article_heading(label=a.label[:16], number=a.number, name=name, aliases=aliases)}
+                for a in articles
+            ],
         )
     return replaced
 
@@ -143,7 +184,7 @@ def replace_quotes(session: Session, *, post_ids: list[int], quotes: list[QuoteR
             insert(Quote),
             [
                 {"post_id": q.post_id, "comment_id": q.comment_id, "treaty_id": q.treaty_id, "number": q.number,
-                 "text": q.text, "offset": q.offset, "post_date": q.post_date, "scope": q.scope}
+                 "text": q.text, "offset": q.offset, "post_date": q.post_date, "scope": q.scope, "paragraph": q.paragraph}
                 for q in quotes
             ],
         )
@@ -198,6 +239,35 @@ def last_cited(session: Session, *, treaty_id: int, scope: int | None) -> dt.dat
     return session.execute(select(func.max(Quote.post_date)).where(Quote.treaty_id == treaty_id, visible(Quote.scope, scope))).scalar()
 
 
+def number_citations(
+    session: Session, *, treaty_ids: list[int], numbers: list[int], scope: int | None
+) -> dict[int, dict[int, NumberCitations]]:
+    """treaty id -> number -> how the viewer's posts cite it, for these treaties' articles `numbers`.
+
+    Index reads: each (treaty, number) pair is one range of ix_quote_article.
+    """
+    found: dict[int, dict[int, NumberCitations]] = {}
+    for chunk in chunks(treaty_ids):
+        rows = session.execute(
+            select(Quote.treaty_id, Quote.number, func.count(func.distinct(Quote.post_id)), func.max(Quote.post_date))
+            .where(Quote.treaty_id.in_(chunk), Quote.number.in_(numbers), visible(Quote.scope, scope))
+            .group_by(Quote.treaty_id, Quote.number)
+        ).all()
+        for treaty_id, number, posts, last in rows:
+            found.setdefault(treaty_id, {})[number] = NumberCitations(posts=posts, last_cited=last)
+    return found
+
+
+def loaded_numbers(session: Session, *, numbers: list[int]) -> dict[int, dict[int, str]]:
+    """treaty id -> number -> label, for the loaded articles among `numbers`."""
+    found: dict[int, dict[int, str]] = {}
+    for treaty_id, number, label in session.execute(
+        select(Article.treaty_id, Article.number, Article.label).where(Article.number.in_(numbers))
+    ):
+        found.setdefault(treaty_id, {})[number] = label
+    return found
+
+
 def citing_posts(session: Session, *, treaty_id: int, number: int, scope: int | None, limit: int) -> tuple[list[PostRef], int]:
     """The newest `limit` posts the viewer sees citing the article, and how many cite it in all."""
     where = (Quote.treaty_id == treaty_id, Quote.number == number, visible(Quote.scope, scope))
@@ -210,20 +280,28 @@ def citing_posts(session: Session, *, treaty_id: int, number: int, scope: int | 
     return [PostRef(id=r.post_id, title=titles[r.post_id], date=r.post_date) for r in newest], count
 
 
-def best_quote(session: Session, *, treaty_id: int, number: int, scope: int | None, considered: int) -> BestQuote | None:
-    """The article's best wording among the newest `considered` quotes the viewer sees: quotes in
-    post bodies before quotes in comments, then the longest, then the newest."""
+def best_quote(
+    session: Session, *, treaty_id: int, number: int, scope: int | None, considered: int, paragraph: str | None = None
+) -> BestQuote | None:
+    """The article's best wording among the newest `considered` quotes the viewer sees: quotes of
+    `paragraph` (None: of the whole article) first, then quotes in post bodies before quotes in
+    comments, then the longest, then the newest."""
     rows = session.execute(
-        select(Quote.text, Quote.comment_id, Quote.post_id)
+        select(Quote.text, Quote.comment_id, Quote.post_id, Quote.paragraph)
         .where(Quote.treaty_id == treaty_id, Quote.number == number, Quote.text.is_not(None), visible(Quote.scope, scope))
         .order_by(Quote.post_date.desc(), Quote.post_id.desc(), Quote.offset)
         .limit(considered)
     ).all()
     if not rows:
         return None
-    best = min(enumerate(rows), key=lambda ir: (ir[1].comment_id is not None, -len(ir[1].text), ir[0]))[1]
+    best = min(
+        enumerate(rows), key=lambda ir: (ir[1].paragraph != paragraph, ir[1].comment_id is not None, -len(ir[1].text), ir[0])
+    )[1]
     post = session.execute(select(Post.id, Post.date, Post.title).where(Post.id == best.post_id)).one()
-    return BestQuote(text=best.text, post=PostRef(id=post.id, date=post.date, title=post.title), in_comment=best.comment_id is not None)
+    return BestQuote(
+        text=best.text, post=PostRef(id=post.id, date=post.date, title=post.title), in_comment=best.comment_id is not None,
+        paragraph=best.paragraph,
+    )
 
 
 def get_article(session: Session, *, treaty_id: int, number: int) -> StoredArticle | None:
@@ -242,3 +320,35 @@ def article_opening(session: Session, *, treaty_id: int, number: int, chars: int
 
 def aliases_of(session: Session, *, treaty_id: int) -> list[str]:
     return list(session.execute(select(TreatyAlias.alias).where(TreatyAlias.treaty_id == treaty_id).order_by(TreatyAlias.id)).scalars())
+
+
+# --------------------------------------------------------------------------- chat references
+
+
+def chat_quotes(session: Session, *, guild_id: int) -> bool:
+    """Whether the server wants article references in its post threads answered (default yes)."""
+    enabled = session.execute(select(GuildConfig.chat_quotes).where(GuildConfig.guild_id == guild_id)).scalar()
+    return True if enabled is None else bool(enabled)
+
+
+def set_chat_quotes(session: Session, *, guild_id: int, enabled: bool) -> None:
+    config = session.get(GuildConfig, guild_id)
+    if config is None:
+        session.add(GuildConfig(guild_id=guild_id, chat_quotes=enabled))
+    else:
+        config.chat_quotes = enabled
+
+
+def claim_chat_answer(session: Session, *, message_id: int, guild_id: int, now: dt.datetime, keep: dt.timedelta) -> bool:
+    """True for the first caller about this message (it answers), False when it was answered already.
+
+    Claims older than `keep` are forgotten: a message is answered when it arrives, never again later.
+    """
+    session.execute(delete(ChatAnswer).where(ChatAnswer.answered_at < now - keep))
+    claimed = session.execute(
+        insert_or_ignore(session, ChatAnswer)
+        .values(message_id=message_id, guild_id=guild_id, answered_at=now)
+        .on_conflict_do_nothing(index_elements=["message_id"])
+        .returning(ChatAnswer.message_id)
+    ).first()
+    return claimed is not None
