@@ -5,6 +5,9 @@ runs each read use case once as a member of one of the store's servers, records 
 (a SQLAlchemy `before_cursor_execute` listener), and asks the database for each statement's plan.
 A plan that reads a whole big table (SQLite `SCAN post`, PostgreSQL `Seq Scan on comment`, ...)
 is reported, so a scope filter without an index shows up here before it shows up in p99.
+Planner settings a use case sets for its statements (`SET LOCAL ...`: /search on PostgreSQL) are
+replayed in order before the statements they precede. On PostgreSQL `/search`'s statements are
+EXPLAIN ANALYZEd (the plan as it ran, with its times: does the newest-matches index serve them?).
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ class Plan:
     sql: str
     plan: str
     full_scan: str | None  # the big table read whole, if any
+    analyzed: bool = False  # EXPLAIN ANALYZE: `plan` has the actual rows and times
 
 
 def _use_cases(db, guild: int, post_id: int):
@@ -44,7 +48,7 @@ def check_plans(url: str, *, guild: int, post_id: int) -> list[Plan]:
     sent: list[tuple[str, object]] = []
 
     def record(_conn, _cursor, statement, parameters, _context, _many):
-        if statement.lstrip().upper().startswith("SELECT"):
+        if statement.lstrip().upper().startswith(("SELECT", "SET ")):
             sent.append((statement, parameters))
 
     plans: list[Plan] = []
@@ -56,15 +60,19 @@ def check_plans(url: str, *, guild: int, post_id: int) -> list[Plan]:
             run()
         finally:
             event.remove(db.engine, "before_cursor_execute", record)
-        for statement, parameters in list(sent):
-            with db.engine.connect() as connection:
-                raw = connection.connection.driver_connection
-                cursor = raw.cursor()
-                cursor.execute(("EXPLAIN QUERY PLAN " if sqlite else "EXPLAIN ") + statement, parameters)
-                rows = cursor.fetchall()
-            plan = "\n".join(str(r[-1] if sqlite else r[0]) for r in rows)
-            scan = (_SQLITE_SCAN if sqlite else _PG_SCAN).search(plan)
-            plans.append(Plan(name, " ".join(statement.split())[:300], plan, scan.group(1) if scan else None))
+        analyze = not sqlite and name == "/search"
+        with db.engine.connect() as connection:  # one transaction, so SET LOCAL holds for what follows it
+            cursor = connection.connection.driver_connection.cursor()
+            for statement, parameters in list(sent):
+                if statement.lstrip().upper().startswith("SET "):
+                    cursor.execute(statement, parameters)
+                    continue
+                explain = "EXPLAIN QUERY PLAN " if sqlite else ("EXPLAIN (ANALYZE) " if analyze else "EXPLAIN ")
+                cursor.execute(explain + statement, parameters)
+                plan = "\n".join(str(r[-1] if sqlite else r[0]) for r in cursor.fetchall())
+                scan = (_SQLITE_SCAN if sqlite else _PG_SCAN).search(plan)
+                plans.append(Plan(name, " ".join(statement.split())[:300], plan, scan.group(1) if scan else None, analyze))
+            connection.rollback()
     db.dispose()
     return plans
 

@@ -36,6 +36,7 @@ from bot.db import Database, reason
 from bot.errors import PostbotError, UserFacingError
 from bot.logs import JsonFormatter
 from bot.metrics import READY_TIMEOUT, HealthServer, Metrics, Outcome
+from bot.pacing import Pacer, answering_user, process_rate
 from bot.settings import Settings
 from bot.store.state import get_state, set_state
 
@@ -99,6 +100,7 @@ class PostBotTree(app_commands.CommandTree):
                 await send_ephemeral(interaction, RESTARTING)
                 return False
             interaction.extras[STARTED] = time.perf_counter()
+        answering_user()  # what the command sends never queues behind bulk sends (bot/pacing.py)
         bot.keep_until_done(asyncio.current_task())
         return True
 
@@ -154,6 +156,7 @@ class PostBot(commands.AutoShardedBot):
         self.http_session: aiohttp.ClientSession | None = None  # feeds and every other outbound request
         self.command_ids: dict[str, int] = {}  # top-level command name -> its id, learnt at sync: `mention`
         self.metrics = Metrics()
+        self.pacer = Pacer(process_rate(settings))  # bulk sends (digests, announcements) under the global limit
         self.health: HealthServer | None = None
         self.stopping = False  # set at shutdown: no new commands, no new loop ticks
         self._in_flight: set[asyncio.Task] = set()
@@ -295,6 +298,11 @@ class PostBot(commands.AutoShardedBot):
             await self.release()
             self._closed.set()
         log.info("stopped")
+
+    async def __aexit__(self, *exc_info) -> None:
+        """`async with bot` ends when the whole shutdown has (discord.py's own waits only for its part
+        of `close()`, and `asyncio.run` would then cancel the rest: releasing what the bot owns)."""
+        await self.close()
 
     async def wait_closed(self) -> None:
         """Until a shutdown (a signal, `close()`) has finished."""

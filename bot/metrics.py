@@ -69,9 +69,16 @@ class Metrics:
             "postbot_command_seconds", "Time from an interaction's arrival until its command finished", ["command"],
             buckets=COMMAND_BUCKETS, registry=r,
         )
-        self.digests = Counter("postbot_digests", "Daily digests by outcome (sent, partial, failed, skipped: nothing to post)", ["outcome"], registry=r)
+        self.digests = Counter(
+            "postbot_digests",
+            "Daily digest attempts by outcome (sent, partial, failed, empty: 'No new posts' sent, skipped: quiet and nothing new); "
+            "a failed one is tried again each minute for an hour, each try counted",
+            ["outcome"], registry=r,
+        )
         self.feed_polls = Counter("postbot_feed_polls", "Feed subscriptions polled, by outcome (ok, not_modified, failed)", ["outcome"], registry=r)
-        self.comments = Counter("postbot_comments_captured", "Thread messages captured for the comment store", registry=r)
+        # Counted as a message reaches the comment writer, which keeps those of post threads (in servers
+        # whose /discussion mode saves them) and drops the rest: an upper bound of the comments stored.
+        self.comments = Counter("postbot_comments_captured", "Members' thread messages passed to the comment store", registry=r)
         self._bound = False
 
     def bind(self, *, latencies: Callable[[], Iterable[tuple[int, float]]], pool: Callable[[], dict[str, int] | None]) -> None:
@@ -85,7 +92,7 @@ class Metrics:
             self.command_seconds.labels(command=name).observe(seconds)
 
     def digest_done(self, status: str, *, quiet: bool = False) -> None:
-        """A digest's result: its status (sent, partial, failed, empty), an empty quiet one as skipped."""
+        """A digest attempt's result: its status (sent, partial, failed, empty), an empty quiet one as skipped."""
         self.digests.labels(outcome="skipped" if quiet else str(status)).inc()
 
     def feed_polled(self, *, ok: bool, status: str) -> None:

@@ -48,6 +48,13 @@ def _parse_int(name: str, raw: str) -> int | None:
         raise SettingsError(f"{name}={raw!r} is not a number") from None
 
 
+def _parse_float(name: str, raw: str) -> float:
+    try:
+        return float(raw)
+    except ValueError:
+        raise SettingsError(f"{name}={raw!r} is not a number") from None
+
+
 def _parse_shard_ids(raw: str) -> tuple[int, ...] | None:
     """ "0,1", "0 1" or a range "0-3" -> (0, 1) / (0, 1, 2, 3); "all" -> None (every shard here)."""
     if raw.strip().lower() == "all":
@@ -83,6 +90,9 @@ class Settings:
     metrics_port: int | None = None  # None: no health/metrics server; 0: any free port
     metrics_host: str = "127.0.0.1"
     log_format: str = "text"
+    # Discord requests/s that bulk sends (digests, feed announcements, paused notices) may use, for
+    # all processes together; each process takes its shards' share (bot/pacing.py).
+    bulk_sends_per_second: float = 45.0
 
     def __post_init__(self) -> None:
         try:
@@ -137,6 +147,8 @@ class Settings:
         if log_format not in LOG_FORMATS:
             raise SettingsError(f"LOG_FORMAT={self.log_format!r} must be text or json")
         object.__setattr__(self, "log_format", log_format)
+        if not self.bulk_sends_per_second > 0:
+            raise SettingsError(f"BULK_SENDS_PER_SECOND={self.bulk_sends_per_second} must be above 0 (Discord allows 50 requests/s)")
 
     @property
     def shards(self) -> str:
@@ -161,6 +173,8 @@ class Settings:
                 continue
             if f.name in INT_SETTINGS:
                 kwargs[f.name] = _parse_int(f.name.upper(), raw)
+            elif f.name == "bulk_sends_per_second":
+                kwargs[f.name] = _parse_float(f.name.upper(), raw)
             elif f.name == "shard_ids":
                 kwargs[f.name] = _parse_shard_ids(raw)
             elif f.name == "message_content_intent":

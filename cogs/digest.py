@@ -36,6 +36,7 @@ from cogs._ui import Paginator
 log = logging.getLogger(__name__)
 
 NEEDED = ("view_channel", "send_messages", "embed_links")
+SENDERS = 32  # digests being sent at once per scheduler tick
 
 
 def permission_names(names: list[str]) -> str:
@@ -69,8 +70,18 @@ class Digest(commands.GroupCog, group_name="digest", group_description="Daily di
             except Exception:
                 log.exception("could not compute due digests")
                 return
-            if jobs:
-                await asyncio.gather(*(self._deliver_safely(job) for job in jobs))
+            # A few senders at a time are enough to keep the paced rate busy (bot/pacing.py), and
+            # thousands of digests due at once do not become thousands of waiting tasks.
+            queue = iter(jobs)
+            await asyncio.gather(*(self._deliver_each(queue) for _ in range(min(len(jobs), SENDERS))))
+
+    async def _deliver_each(self, queue) -> None:
+        """One sender: the next claimed digest until none is left; at shutdown the rest stay claimed,
+        and whoever runs next takes them over once their leases run out."""
+        for job in queue:
+            if self.bot.stopping:
+                return
+            await self._deliver_safely(job)
 
     @scheduler.before_loop
     async def _wait_until_ready(self) -> None:
@@ -85,6 +96,7 @@ class Digest(commands.GroupCog, group_name="digest", group_description="Daily di
                 digest.finish_run, run_id=job.run.id, attempts=job.run.attempts, status=DigestStatus.FAILED,
                 reason=f"internal error ({exc.__class__.__name__})", now=discord.utils.utcnow(),
             )
+            self.bot.metrics.digest_done(DigestStatus.FAILED)
 
     def channel_problem(self, guild_id: int, channel_id: int) -> str | None:
         """Why the bot cannot post the digest in the channel, or None."""
@@ -134,13 +146,22 @@ class Digest(commands.GroupCog, group_name="digest", group_description="Daily di
             messages = [{"embeds": embeds, "allowed_mentions": NO_MENTIONS} for embeds in pages]
             if sub.role_id:  # the first message mentions the digest's role, and may ping only it
                 messages[0] |= {"content": role_ping(sub), "allowed_mentions": role_mentions(sub)}
+        # Queued behind thousands of digests (bot/pacing.py), one may wait for minutes: past half its lease
+        # it is renewed before the next message, so no other process takes it over (and sends it twice).
+        renew_at = (job.run.lease_until or discord.utils.utcnow()) - digest.LEASE / 2
         try:
             for message in messages[done:]:
+                await self.bot.pacer.take()  # one request under Discord's global limit
+                if discord.utils.utcnow() >= renew_at:
+                    if not await self.db.call(digest.record_sent, run=job.run, messages_sent=done, now=discord.utils.utcnow()):
+                        return None, None, done
+                    renew_at = discord.utils.utcnow() + digest.LEASE / 2
                 await channel.send(**message)
                 done += 1
                 last = done == len(messages)  # the last one is recorded with the result, by `finish_run`
                 if not last and not await self.db.call(digest.record_sent, run=job.run, messages_sent=done, now=discord.utils.utcnow()):
                     return None, None, done
+                renew_at = discord.utils.utcnow() + digest.LEASE / 2
         except discord.Forbidden as exc:
             reason = f"missing permission in #{channel.name} (Discord: {exc.text or exc.status})"
         except discord.NotFound:

@@ -154,6 +154,7 @@ class Feeds(commands.Cog):
                 await self._batched(channel, taken)
             if taken.more:  # a forum takes posts, not lines: there the rest are only stored
                 if not isinstance(channel, discord.ForumChannel):
+                    await self.bot.pacer.take()
                     await channel.send(more_announced(feed, taken.more), allowed_mentions=NO_MENTIONS)
                 await self.db.call(feeds.mark_announced, entry_ids=taken.rest)
         except discord.HTTPException as exc:
@@ -166,6 +167,7 @@ class Feeds(commands.Cog):
         """Cards batched into messages, each card with its "Discuss" button."""
         feed, entries = taken.feed, dict((card.id, ids) for card, ids in taken.cards)
         for message in announcement_messages(feed, [(card, taken.images.get(card.id)) for card, _ids in taken.cards]):
+            await self.bot.pacer.take()  # each request of a bulk send under Discord's global limit
             await channel.send(
                 message.content, embeds=list(message.embeds), view=discuss_view(message.posts), allowed_mentions=role_mentions(feed)
             )
@@ -176,6 +178,7 @@ class Feeds(commands.Cog):
         feed = taken.feed
         for index, (card, entries) in enumerate(taken.cards):
             [message] = announcement_messages(feed, [(card, taken.images.get(card.id))], ping=index == 0)
+            await self.bot.pacer.take()
             sent = await channel.send(
                 message.content, embeds=list(message.embeds), view=discuss_view(message.posts), allowed_mentions=role_mentions(feed)
             )
@@ -183,6 +186,7 @@ class Feeds(commands.Cog):
             if card.thread is not None:
                 continue
             try:
+                await self.bot.pacer.take()
                 thread = await sent.create_thread(name=thread_name(card))
             except discord.HTTPException as exc:  # e.g. Create Public Threads was taken away: the card stands
                 log.warning("feed %s: could not open a thread for post %s (%s)", feed.id, card.id, exc.status)
@@ -204,6 +208,7 @@ class Feeds(commands.Cog):
             content = message.content
             if card.thread is not None:
                 content = "\n".join(filter(None, [content, f"Discussed in <#{card.thread.thread_id}>."]))
+            await self.bot.pacer.take()
             made = await forum.create_thread(
                 name=thread_name(card), content=content, embeds=list(message.embeds), applied_tags=tags,
                 allowed_mentions=role_mentions(feed),
@@ -225,6 +230,7 @@ class Feeds(commands.Cog):
         if channel is None:
             log.warning("feed %s paused; no channel in guild %s to say so", feed.id, feed.guild_id)
             return
+        await self.bot.pacer.take()
         await channel.send(paused_notice(feed), allowed_mentions=NO_MENTIONS)
 
     # --- commands -------------------------------------------------------------------------

@@ -1,10 +1,11 @@
 """A tiny Discord on 127.0.0.1 for the start-up tests: discord.py's real HTTP and gateway code talks to it.
 
 It knows one token ("good-token"): `/users/@me` and the application info answer for it, anything else
-is 401 as Discord says it. `/gateway/bot` points at its websocket, which says HELLO, waits for the
-IDENTIFY and then closes the way Discord does when a privileged intent the bot asks for is not
-enabled for it (4014). It runs in a thread with its own event loop, since `postbot run` runs its
-own (`asyncio.run`). Tests point discord.py at it by setting `discord.http.Route.BASE`.
+is 401 as Discord says it. `/gateway/bot` points at its websocket, which says HELLO and waits for the
+IDENTIFY: one asking for the Message Content intent (not enabled for this bot) is closed the way
+Discord does (4014); any other gets READY (in no servers) and its heartbeats answered. It runs in a
+thread with its own event loop, since `postbot run` runs its own (`asyncio.run`). Tests point
+discord.py at it by setting `discord.http.Route.BASE` (in a child process: tests/startup_child.py).
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ APPLICATION = {
     "bot_require_code_grant": False, "owner": USER, "verify_key": "0" * 64, "flags": 0,
 }
 PRIVILEGED_INTENTS_REQUIRED = 4014
+MESSAGE_CONTENT = 1 << 15  # the privileged intent this bot has not enabled
 
 
 def as_json(data, status: int = 200) -> web.Response:
@@ -90,8 +92,17 @@ class FakeDiscord:
         await ws.prepare(request)
         await ws.send_str(json.dumps({"op": 10, "d": {"heartbeat_interval": 45000}, "s": None, "t": None}))
         async for message in ws:
-            if json.loads(message.data).get("op") == 2:  # IDENTIFY: the bot asks for message content
+            payload = json.loads(message.data)
+            if payload.get("op") == 1:  # heartbeat
+                await ws.send_str(json.dumps({"op": 11, "d": None, "s": None, "t": None}))
+            elif payload.get("op") == 2:  # IDENTIFY
                 self.identified += 1
-                await ws.close(code=PRIVILEGED_INTENTS_REQUIRED, message=b"Disallowed intent(s).")
-                break
+                if payload["d"]["intents"] & MESSAGE_CONTENT:  # not enabled for this bot in the portal
+                    await ws.close(code=PRIVILEGED_INTENTS_REQUIRED, message=b"Disallowed intent(s).")
+                    break
+                ready = {
+                    "v": 10, "user": USER, "guilds": [], "session_id": "fake-session", "shard": payload["d"].get("shard", [0, 1]),
+                    "resume_gateway_url": f"ws://127.0.0.1:{self.port}/gateway", "application": {"id": str(APPLICATION_ID), "flags": 0},
+                }
+                await ws.send_str(json.dumps({"op": 0, "t": "READY", "s": 1, "d": ready}))
         return ws

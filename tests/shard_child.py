@@ -12,7 +12,11 @@ answers each with one `REPORT {json}` line:
   then one feed tick (`poll_due`, the feed loop's body) and settle.
 - `discuss POST COUNT SECONDS`: at epoch + SECONDS, `/discuss POST` in each of its servers, then
   COUNT members' messages in each thread (ids unique to this process: the other one talks at
-  another moment); the report lists the message ids.
+  another moment); the report lists the message ids, and per server its thread and message ids.
+- `mirror THREADS`: THREADS (JSON: [server index, thread id, [message ids]] as `discuss` reported them
+  in the other process) arrive here too, with the same ids, in this process's servers: Discord
+  delivering one shard's events to both processes while the shard moves. The report lists the ids
+  and how many messages the comment counter saw.
 - `quit` (or SIGTERM): the bot shuts down as `postbot run` does.
 
 Every report carries what the bot posted since the last one: [guild id, channel kind, its embeds'
@@ -139,17 +143,49 @@ async def run_command(env: simcord.Env, bot, world: World, line: str) -> dict:
     if command == "discuss":
         post_id, count, at = args[0], int(args[1]), float(args[2])
         await env.advance_time((EPOCH + dt.timedelta(seconds=at) - env.now()).total_seconds())
-        sent = []
-        for guild, channels, _admin, readers in world.servers:
+        sent, threads = [], []
+        for index, (guild, channels, _admin, readers) in enumerate(world.servers):
             if bot.get_guild(guild.id) is None:
                 continue  # another process's server
             await readers[0].slash(channels["posts"], "discuss", post=post_id)
             thread_id = (await bot.database.call(comments.post_thread, post_id=int(post_id), guild_id=guild.id)).thread_id
-            sent += [env.backend.create_message(thread_id, readers[i % len(readers)].id, f"Reply {i} in {guild.id}").id for i in range(count)]
+            ids = [env.backend.create_message(thread_id, readers[i % len(readers)].id, reply_text(i, guild.id)).id for i in range(count)]
+            sent += ids
+            threads.append([index, thread_id, ids])
         await env.settle()
         await bot.get_cog("Discussion").writer.flush()
-        return {"messages": sent}
+        return {"messages": sent, "threads": threads}
+    if command == "mirror":
+        return await mirror(env, bot, world, json.loads(args[0]))
     raise ValueError(f"unknown command {line!r}")
+
+
+def reply_text(number: int, guild_id: int) -> str:
+    return f"Reply {number} in {guild_id}"
+
+
+async def mirror(env: simcord.Env, bot, world: World, threads: list) -> dict:
+    """Discord's side of a moved shard: the thread messages the other process received (same thread and
+    message ids), delivered to this one too, in the servers of its shards."""
+    backend, sent = env.backend, []
+    pinned: list[int] = []  # the next ids simcord hands out; then its own again
+    allocate = backend.snowflake
+    backend.snowflake = lambda: backend.reserve_id(pinned.pop(0)) if pinned else allocate()
+    try:
+        for index, thread_id, message_ids in threads:
+            guild, channels, _admin, readers = world.servers[index]
+            if bot.get_guild(guild.id) is None:
+                continue
+            pinned.append(thread_id)
+            backend.create_thread(channels["posts"].id, "discussion", readers[0].id)
+            for number, message_id in enumerate(message_ids):
+                pinned.append(message_id)
+                sent.append(backend.create_message(thread_id, readers[number % len(readers)].id, reply_text(number, guild.id)).id)
+    finally:
+        del backend.snowflake
+    await env.settle()
+    await bot.get_cog("Discussion").writer.flush()
+    return {"messages": sent, "captured": bot.metrics.registry.get_sample_value("postbot_comments_captured_total")}
 
 
 def report(answer: dict) -> None:

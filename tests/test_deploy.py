@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import configparser
+import re
 import tomllib
 from dataclasses import fields
 
@@ -68,3 +69,29 @@ def test_the_instance_names_of_the_examples_are_valid_shard_ids(monkeypatch, tmp
         assert settings.shard_ids == expected
     text = UNIT.read_text(encoding="utf-8")
     assert "postbot@0-1 postbot@2-3" in text and "postbot@all" in text
+
+
+def test_every_setting_is_in_the_readme_table_and_in_env_example():
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    configuration = readme.split("## Configuration", 1)[1].split("\n## ", 1)[0]
+    rows = {name for line in configuration.splitlines() if line.startswith("| `") for name in re.findall(r"`([A-Z_]+)`", line.split("|")[1])}
+    assert rows == SETTINGS, (SETTINGS - rows, rows - SETTINGS)
+    documented = (ROOT / ".env.example").read_text(encoding="utf-8")
+    assert [name for name in sorted(SETTINGS) if f"{name}=" not in documented] == []
+
+
+def test_the_readme_tells_an_operator_how_to_run_it_in_production():
+    """The Production section names the real command, settings, endpoints, permissions and files."""
+    from bot.client import INVITE_PERMISSIONS  # noqa: PLC0415
+
+    production = (ROOT / "README.md").read_text(encoding="utf-8").split("\n## Production", 1)[1].split("\n## ", 1)[0]
+    for needed in (
+        "postbot invite", str(INVITE_PERMISSIONS.value), "Message Content", "MESSAGE_CONTENT_INTENT=false", "SHARD_COUNT", "SHARD_IDS",
+        "METRICS_PORT", "METRICS_HOST", "/healthz", "/readyz", "/metrics", "LOG_FORMAT=json", "deploy/postbot@.service",
+        "postbot export", "pg_dump", "pg_restore", "DATABASE_POOL_SIZE",
+    ):
+        assert needed in production, needed
+    for name, granted in INVITE_PERMISSIONS:  # every permission of the invite is explained
+        if granted:
+            label = {"read_messages": "View Channels"}.get(name, name.replace("_", " ").title().replace(" In ", " in "))
+            assert f"| {label} |" in production, label

@@ -9,10 +9,12 @@ shard and the database pool.
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import re
 
 import aiohttp
 import pytest
+import simcord
 from prometheus_client.parser import text_string_to_metric_families
 
 from bot import Settings, create_bot
@@ -21,7 +23,7 @@ from bot.services import comments
 from bot.services import digest as digest_service
 
 from .feed_servers import feed_server  # noqa: F401  (fixture)
-from .helpers import World, shown
+from .helpers import World, released, shown
 
 
 @pytest.fixture
@@ -120,3 +122,73 @@ async def test_a_bot_not_connected_yet_is_not_ready(sqlite_url):
 async def test_no_metrics_server_unless_asked(sqlite_url):
     bot = create_bot(Settings(database_url=sqlite_url))
     assert bot.health is None and bot.settings.metrics_port is None
+
+
+async def test_failures_skips_and_unchanged_feeds_are_counted_too(simcord_env, feed_server, caplog):  # noqa: F811
+    """The other outcomes move as well: a command that crashes, digests skipped (quiet, nothing new) and
+    failed (a deleted channel; a bug while sending), feed polls answered "not modified" and failed."""
+    from .test_client import Faulty  # noqa: PLC0415  (the test cog with a command that fails like a bug)
+
+    world = World(simcord_env)
+    bot = world.bot
+    await bot.add_cog(Faulty())
+    await bot.tree.sync()
+    with caplog.at_level(logging.CRITICAL, logger="bot.client"):
+        await world.alice.slash(world.channel, "crash")
+    simcord.assert_error(simcord_env, RuntimeError)
+
+    quiet, broken = world.channel, world.guild.create_text_channel("broken")
+    for channel_id in (quiet.id, broken.id, 4242):  # 4242: a channel deleted since /digest setup
+        digest_service.set_subscription(
+            world.db, guild_id=world.guild.id, channel_id=channel_id, time=dt.time(0, 2), timezone="UTC", quiet=True, now=simcord_env.now()
+        )
+    cog = bot.get_cog("Digest")
+    original = cog.deliver
+
+    async def deliver(job):  # a bug while sending one channel's digest
+        if job.subscription.channel_id == broken.id:
+            raise RuntimeError("the renderer broke")
+        return await original(job)
+
+    cog.deliver = deliver
+    with caplog.at_level(logging.CRITICAL, logger="cogs.digest"):
+        await simcord_env.advance_time(150)  # one attempt each (a failed one is tried again each minute)
+    page = samples((await scrape(bot, "/metrics"))[2])
+    assert value(page, "postbot_digests_total", outcome="skipped") == 1  # the quiet channel: nothing new
+    assert value(page, "postbot_digests_total", outcome="failed") == 2  # the deleted channel, the bug
+    assert value(page, "postbot_digests_total", outcome="sent") == 0
+    cog.deliver = original
+    digest_service.remove_subscriptions(world.db, guild_id=world.guild.id)  # no more retries while the feeds are polled
+
+    feeds = bot.get_cog("Feeds")
+    feeds.poll_loop.cancel()  # the test says when a feed tick runs
+    await world.admin.slash(world.channel, "feed add", url=feed_server.url("/feed.xml"), channel=world.channel)
+    await simcord_env.advance_time(16 * 60)
+    await feeds.poll_due()  # unchanged: 304
+    feed_server.set_body(b"<html>this is no feed</html>", simcord_env.now())
+    await simcord_env.advance_time(16 * 60)
+    with caplog.at_level(logging.CRITICAL):
+        await feeds.poll_due()
+
+    page = samples((await scrape(bot, "/metrics"))[2])
+    assert value(page, "postbot_commands_total", command="crash", outcome="error") == 1
+    assert value(page, "postbot_command_seconds_count", command="crash") == 1
+    assert value(page, "postbot_feed_polls_total", outcome="ok") == 1  # /feed add
+    assert value(page, "postbot_feed_polls_total", outcome="not_modified") == 1
+    assert value(page, "postbot_feed_polls_total", outcome="failed") == 1
+
+
+async def test_before_discord_is_connected_readyz_is_503_and_the_pool_is_the_configured_size(postgres_url):
+    """The server is up from `setup_hook` on (before the gateway connects): alive, not ready, saying why;
+    the PostgreSQL pool is DATABASE_POOL_SIZE connections, and the gauge shows the ones in use."""
+    bot = create_bot(Settings(database_url=postgres_url, shard_count=1, metrics_port=0, database_pool_size=3))
+    async with released(bot):
+        await bot.start_health_server()
+        assert await scrape(bot, "/healthz") == (200, "text/plain; charset=utf-8", "ok\n")
+        assert await scrape(bot, "/readyz") == (503, "text/plain; charset=utf-8", "not ready: connecting to Discord\n")
+        with bot.database.engine.connect(), bot.database.engine.connect():  # two use cases running
+            page = samples((await scrape(bot, "/metrics"))[2])
+        assert value(page, "postbot_database_pool_connections", state="size") == 3
+        assert value(page, "postbot_database_pool_connections", state="in_use") == 2
+        assert ("postbot_gateway_latency_seconds", ()) not in page  # no shard connected: no latency yet
+    assert bot.health is None  # released with the bot

@@ -13,7 +13,8 @@ as two processes share real time. Checked across both processes:
 - every feed entry is announced once per server, by the process of its shard; the shared URL is
   fetched at most once a minute (by whichever process has a subscriber and wins its lease); the
   CLI's URL is polled by shard 0's process only;
-- every thread message is stored once (split layout: each process opens its servers' threads);
+- every thread message is stored once: in "split" each process opens its servers' threads; in
+  "overlap" the messages of shard 1's servers reach both processes, with the same ids;
 - SIGTERM ends both processes with exit code 0.
 
 "overlap" is the moment a shard moves: the old process still runs shards 0 and 1 while the new one
@@ -148,6 +149,11 @@ async def test_two_processes_of_one_bot_send_every_digest_announcement_and_reply
         if layout == "split":  # at different moments, so the two simcords hand out different message ids
             for child, at in zip(children, (60 * minute + 20, 60 * minute + 40)):
                 reports.append((child, await child.ask(f"discuss {post_id} {REPLIES} {at}")))
+        else:  # both processes run shard 1: its servers' thread messages reach both, with the same ids
+            discussed = await first.ask(f"discuss {post_id} {REPLIES} {60 * minute + 20}")
+            reports.append((first, discussed))
+            mirrored = await second.ask("mirror " + json.dumps(discussed["threads"], separators=(",", ":")))
+            reports.append((second, mirrored | {"messages": []}))
         codes = [await child.terminate() for child in children]
     finally:
         for child in children:
@@ -156,6 +162,9 @@ async def test_two_processes_of_one_bot_send_every_digest_announcement_and_reply
                 await child.process.wait()
     logs = "\n".join(f"--- {name}:\n" + (tmp_path / name).read_text(errors="replace")[-3000:] for name in ("a.log", "b.log"))
     assert codes == [0, 0], logs
+    for name in ("a.log", "b.log"):  # nothing failed on the way, not even a duplicate write retried
+        text = (tmp_path / name).read_text(errors="replace")
+        assert "ERROR" not in text and "Traceback" not in text, f"--- {name}:\n{text[-3000:]}"
 
     # Every server's digest: once, by the process of its shard.
     digests = by_kind(reports, "digest")
@@ -177,11 +186,13 @@ async def test_two_processes_of_one_bot_send_every_digest_announcement_and_reply
     assert polled and all(url == library and 0 in shards for shards, url in polled), polled
     assert feed_server.hits["/lm.xml"] == len(polled) == 1 + (16 * ROUNDS - 1) // 15  # every 15 minutes from 00:01
 
-    # Every thread message: stored once, in its server.
-    if layout == "split":
-        sent = [m for _c, report in reports for m in report.get("messages", [])]
-        assert len(sent) == len(set(sent)) == REPLIES * len(GUILDS)
-        stored = stored_replies(db)
-        assert sorted(m for _g, m in stored) == sorted(sent)
-        assert Counter(g for g, _m in stored) == Counter({g: REPLIES for g in GUILDS})
+    # Every thread message: stored once, in its server (in "overlap" shard 1's reached both processes).
+    sent = [m for _c, report in reports for m in report.get("messages", [])]
+    assert len(sent) == len(set(sent)) == REPLIES * len(GUILDS)
+    stored = stored_replies(db)
+    assert sorted(m for _g, m in stored) == sorted(sent)
+    assert Counter(g for g, _m in stored) == Counter({g: REPLIES for g in GUILDS})
+    if layout == "overlap":
+        on_shard_1 = [m for index, _t, ids in discussed["threads"] if SHARD[GUILDS[index]] == 1 for m in ids]
+        assert sorted(mirrored["messages"]) == sorted(on_shard_1) and mirrored["captured"] == REPLIES * 2
     db.dispose()

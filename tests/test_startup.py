@@ -4,16 +4,20 @@ discord.py's or JSON lines, discord.py's voice warnings are gone, and the invite
 
 discord.py's real HTTP and gateway code runs against tests/fake_discord.py on 127.0.0.1 (or against
 a closed port there: no network); the database-down case runs the real `postbot run` in its own
-process.
+process, and so does the run from start to SIGTERM (readiness over HTTP, exit code 0).
 """
 
 from __future__ import annotations
 
 import json
 import os
+import signal
 import socket
 import subprocess
 import sys
+import time
+import urllib.error
+import urllib.request
 
 import discord
 import pytest
@@ -131,6 +135,17 @@ def test_run_with_the_database_down_is_one_line():
     assert line.endswith("(check DATABASE_URL and that the server runs)")
 
 
+def test_the_command_line_with_the_database_down_is_one_line(monkeypatch):
+    """`postbot db upgrade` (and every command that opens the store) says it in one line too."""
+    port = closed_port()
+    monkeypatch.setenv("DATABASE_URL", f"postgresql://postbot:secret@127.0.0.1:{port}/postbot")
+    result = runner.invoke(app, ["db", "upgrade"])
+    assert result.exit_code == 1
+    [line] = lines(result)
+    assert line.startswith(f"error: cannot open the database postgresql+psycopg://postbot:***@127.0.0.1:{port}/postbot: connection failed"), line
+    assert "Connection refused" in line and "secret" not in line and "sqlalche.me" not in line
+
+
 # --------------------------------------------------------------------------- invite
 
 
@@ -170,3 +185,70 @@ def test_invite_errors_are_one_line(fake_discord, monkeypatch):
     monkeypatch.delenv("DISCORD_TOKEN")
     result = runner.invoke(app, ["invite"])
     assert lines(result) == ["error: give --client-id (developer portal -> General Information -> Application ID) or set DISCORD_TOKEN"]
+
+
+# --------------------------------------------------------------------------- a run, start to stop
+
+
+def get(url: str) -> tuple[int, str]:
+    try:
+        with urllib.request.urlopen(url, timeout=5) as response:
+            return response.status, response.read().decode()
+    except urllib.error.HTTPError as error:
+        return error.code, error.read().decode()
+    except OSError:
+        return 0, ""  # not listening yet
+
+
+def test_postbot_run_is_not_ready_until_connected_then_sigterm_exits_0(fake_discord, tmp_path):
+    """The real `postbot run` in its own process, as systemd runs it: /readyz says why it is not ready
+    while it connects, then ready; SIGTERM stops it gracefully with exit code 0 (Restart=on-failure
+    leaves it stopped) and JSON log lines saying so."""
+    port = closed_port()
+    env = {
+        **os.environ, "DATABASE_URL": f"sqlite:///{tmp_path / 'postbot.db'}", "MESSAGE_CONTENT_INTENT": "false",
+        "METRICS_PORT": str(port), "LOG_FORMAT": "json", "LOG_LEVEL": "INFO",
+    }
+    log = tmp_path / "run.log"
+    with open(log, "wb") as errors:
+        child = subprocess.Popen(
+            [sys.executable, "-m", "tests.startup_child", fake_discord.api, "run"], cwd=ROOT, env=env, stdin=subprocess.DEVNULL,
+            stdout=errors, stderr=subprocess.STDOUT,
+        )
+    try:
+        seen = []
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and child.poll() is None:
+            answer = get(f"http://127.0.0.1:{port}/readyz")
+            if answer[0] and (not seen or seen[-1] != answer):
+                seen.append(answer)
+            if answer[0] == 200:
+                break
+            time.sleep(0.05)
+        assert seen and seen[-1] == (200, "ready\n"), (seen, log.read_text(errors="replace")[-3000:])
+        assert (503, "not ready: connecting to Discord\n") in seen, seen
+        assert get(f"http://127.0.0.1:{port}/healthz") == (200, "ok\n")
+        child.send_signal(signal.SIGTERM)
+        assert child.wait(timeout=60) == 0, log.read_text(errors="replace")[-3000:]
+    finally:
+        if child.poll() is None:
+            child.kill()
+            child.wait()
+    records = [json.loads(line) for line in log.read_text(errors="replace").splitlines()]  # every line one JSON object
+    messages = [r["message"] for r in records]
+    assert "SIGTERM: shutting down" in messages and messages[-1] == "stopped", messages[-12:]
+    assert fake_discord.identified == 1 and not any(r["level"] in ("ERROR", "CRITICAL") or "exception" in r for r in records), records
+
+
+def test_run_with_the_metrics_port_taken_is_one_line(fake_discord, monkeypatch):
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        monkeypatch.setenv("METRICS_PORT", str(port))
+        monkeypatch.setenv("MESSAGE_CONTENT_INTENT", "false")
+        result = runner.invoke(app, ["run"])
+    assert result.exit_code == 1
+    [line] = lines(result)
+    assert line.startswith(f"error: cannot serve metrics on 127.0.0.1:{port}: "), line
+    assert line.endswith("; set METRICS_PORT to a free port"), line

@@ -174,6 +174,10 @@ def plan_row(url: str, backend: str, size: str, post_id: int) -> Row:
 
     plans = check_plans(url, guild=BENCH_GUILD, post_id=post_id)
     scans = [p for p in plans if p.full_scan]
+    for p in plans:  # /search on PostgreSQL, as it ran: which indexes, how long
+        if p.analyzed:
+            shown = [line.strip()[:150] for line in p.plan.splitlines() if "Scan" in line or "Execution Time" in line]
+            console.print(f"  EXPLAIN ANALYZE {p.use_case}: {p.sql[:110]}\n    " + "\n    ".join(shown))
     for p in scans:
         console.print(f"  [yellow]full scan of {p.full_scan}[/yellow] in {p.use_case}: {p.sql}\n{p.plan}")
     note = "; ".join(f"{p.use_case}: {p.full_scan}" for p in scans) or f"{len(plans)} statements, all by index"

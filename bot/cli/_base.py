@@ -9,7 +9,7 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
-from bot.db import Database
+from bot.db import Database, reason
 from bot.settings import Settings, SettingsError
 
 app = typer.Typer(help="postbot: a Discord bot for discussing posts, and its thread store.", no_args_is_help=True)
@@ -58,5 +58,5 @@ def open_database(settings: Settings | None = None) -> Database:
     try:
         database.upgrade()
     except Exception as exc:  # unreachable server, bad credentials, ...
-        raise fail(f"cannot open the database {database.engine.url!r}: {exc.__class__.__name__}: {exc}") from None
+        raise fail(f"cannot open the database {database.engine.url!r}: {reason(exc)}") from None
     return database

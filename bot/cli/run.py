@@ -47,15 +47,19 @@ def invite(
 
 
 @app.command()
-def demo() -> None:
+def demo(
+    week: Annotated[
+        bool, typer.Option("--week", help="A scripted week in a server: digests at 08:00 Europe/Berlin, a watched feed with a role ping and threads, a saved comment, a search.")
+    ] = False,
+) -> None:
     """Show the real bot answering slash commands in a simulated Discord server (no token needed)."""
     import asyncio  # noqa: PLC0415
 
     try:
-        from bot.demo import run_demo  # noqa: PLC0415
+        from bot.demo import run_demo, run_week  # noqa: PLC0415
     except ImportError as exc:
         raise fail(f"the demo needs the demo extra: pip install -e '.[demo]' ({exc})") from None
-    if not asyncio.run(run_demo(say)):
+    if not asyncio.run((run_week if week else run_demo)(say)):
         raise fail("no demo command is available")
 
 

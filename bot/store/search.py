@@ -140,11 +140,17 @@ def _sqlite_search(session: Session, terms: list[str], *, any_term: bool, limit:
 
 # As on SQLite, only the newest RANKED_PER_KIND matches are ranked (ids grow with time). A post's
 # or comment's vector holds its scope as a lexeme ("scope:0", migration 0006), so a server's
-# matches are one GIN lookup; they are gathered first (MATERIALIZED: walking the primary key
-# backwards, the planner's favourite for LIMIT, reads 20 servers' rows to find one's) and the
-# newest of them ranked.
+# matches are one GIN lookup. The newest of a post's or comment's matches are those above a floor
+# id (`_pg_recent`): `search_vector @@ q AND id > floor`, which the GIN index on (search_vector, id)
+# of migration 0011 (btree_gin) answers inside the index, reading only the matching rows above it.
+# Index scans are off for that statement: the planner's choice for it (and for ORDER BY id LIMIT)
+# is the primary key with the match as a filter, which detoasts every row's vector (~50 µs each
+# for posts); without btree_gin it is a BitmapAnd of the GIN index and the primary key, slower but
+# still bounded. The ids found are then ranked by `_PG`.
+FIRST_BAND = 4 * RANKED_PER_KIND  # ids above the floor on the first try
+LAST_BAND = 64 * RANKED_PER_KIND  # wider than that, every match is read (a word that rare has few)
 _PG = {
-    POST: """{with}
+    POST: """
         SELECT p.id, top.score, p.title, ts_headline('english', p.title, {q}, :title_options),
                ts_headline('english', p.body, {q}, :options), p.id, p.date, NULL, NULL
         FROM (SELECT x.id, ts_rank(x.search_vector, {q}) AS score
@@ -152,7 +158,7 @@ _PG = {
               ORDER BY score DESC LIMIT :limit) AS top
         JOIN post AS p ON p.id = top.id
     """,
-    COMMENT: """{with}
+    COMMENT: """
         SELECT c.id, top.score, p.title, NULL, ts_headline('english', c.text, {q}, :options), p.id, p.date, c.author, NULL
         FROM (SELECT x.id, ts_rank(x.search_vector, {q}) AS score
               FROM ({recent}) AS recent JOIN comment AS x ON x.id = recent.id
@@ -160,7 +166,7 @@ _PG = {
         JOIN comment AS c ON c.id = top.id
         JOIN post AS p ON p.id = c.post_id
     """,
-    ARTICLE: """{with}
+    ARTICLE: """
         SELECT a.id, top.score, t.name, NULL, ts_headline('english', a.text, {q}, :options), NULL, NULL, NULL, a.label
         FROM (SELECT x.id, ts_rank(x.search_vector, {q}) {boost} AS score
               FROM ({recent}) AS recent JOIN article AS x ON x.id = recent.id
@@ -171,15 +177,41 @@ _PG = {
 }
 
 
-def _pg_sql(kind: HitKind, tsquery: str, scope: int | None, boost: bool = False) -> str:
+def _pg_recent(session: Session, kind: HitKind, tsquery: str, params: dict, scope: int | None) -> list[int]:
+    """The ids of the newest RANKED_PER_KIND posts or comments that match and the viewer sees, newest first.
+
+    Matches above a floor id, the floor lowered until there are enough (each try sized from the
+    matches the last one found); past LAST_BAND ids (or half the table) all matches, which are few
+    then. Only a floor:
+    btree_gin reads a range entry by entry (`id <= hi` from the smallest id), so a wide one costs."""
     table = str(kind)
+    visible = f"({tsquery} && CAST(:visible AS tsquery))" if scope is not None else tsquery
+    above = text(f"SELECT id FROM {table} WHERE search_vector @@ {visible} AND id > :floor")
+    every = text(f"SELECT id FROM {table} WHERE search_vector @@ {visible} ORDER BY id DESC LIMIT :ranked")
+    top = session.execute(text(f"SELECT max(id) FROM {table}")).scalar() or 0
+    width = FIRST_BAND
+    session.execute(text("SET LOCAL enable_indexscan = off"))
+    try:
+        while width <= min(LAST_BAND, top // 2):
+            found = sorted(session.execute(above, params | {"floor": top - width}).scalars(), reverse=True)
+            if len(found) >= RANKED_PER_KIND:
+                return found[:RANKED_PER_KIND]
+            # wide enough for the missing matches at the density seen so far (at least x2; x16 if none)
+            width = int(max(width * RANKED_PER_KIND / len(found) * 1.25, width * 2) if found else width * 16)
+        return list(session.execute(every, params).scalars())
+    finally:
+        session.execute(text("SET LOCAL enable_indexscan TO DEFAULT"))
+
+
+def _pg_sql(kind: HitKind, tsquery: str, boost: bool = False) -> str:
+    """Rank the newest matches: a post's or comment's found by `_pg_recent` (:recent), a treaty
+    article's (everyone's, a few thousand rows) by id."""
     extra = f"+ CASE WHEN to_tsvector('english', x.heading) @@ {tsquery} THEN :boost ELSE 0 END" if boost else ""
-    if scope is None or kind == ARTICLE:  # treaty texts are everyone's
-        recent = f"SELECT id FROM {table} WHERE search_vector @@ {tsquery} ORDER BY id DESC LIMIT :ranked"
-        return _PG[kind].format(**{"with": "", "q": tsquery, "recent": recent, "boost": extra})
-    gather = f"WITH matches AS MATERIALIZED (SELECT id FROM {table} WHERE search_vector @@ ({tsquery} && CAST(:visible AS tsquery)))"
-    recent = "SELECT id FROM matches ORDER BY id DESC LIMIT :ranked"
-    return _PG[kind].format(**{"with": gather, "q": tsquery, "recent": recent, "boost": extra})
+    if kind == ARTICLE:
+        recent = f"SELECT id FROM article WHERE search_vector @@ {tsquery} ORDER BY id DESC LIMIT :ranked"
+    else:
+        recent = "SELECT unnest(CAST(:recent AS integer[])) AS id"
+    return _PG[kind].format(q=tsquery, recent=recent, boost=extra)
 
 
 def _pg_search(session: Session, terms: list[str], *, any_term: bool, limit: int, scope: int | None) -> list[SearchRow]:
@@ -196,10 +228,11 @@ def _pg_search(session: Session, terms: list[str], *, any_term: bool, limit: int
         params["t"] = " ".join(terms)
         tsquery = "plainto_tsquery('english', :t)"
     boost = asks_for_an_article(terms) and not any_term
-    return [
-        hit for kind in _PG
-        for hit in _rows(kind, session.execute(text(_pg_sql(kind, tsquery, scope, boost and kind == ARTICLE)), params).all())
-    ]
+    hits: list[SearchRow] = []
+    for kind in _PG:
+        values = params if kind == ARTICLE else params | {"recent": _pg_recent(session, kind, tsquery, params, scope)}
+        hits += _rows(kind, session.execute(text(_pg_sql(kind, tsquery, boost and kind == ARTICLE)), values).all())
+    return hits
 
 
 def _rows(kind: HitKind, rows) -> list[SearchRow]:
