@@ -11,7 +11,7 @@ import pytest
 from bot import Settings, create_bot
 from bot.db import Database
 
-from .helpers import SAMPLE, fixture, one_shard, postgres_admin_url, released, scratch_postgres  # noqa: F401  (SAMPLE, fixture: until every test imports helpers)
+from .helpers import SAMPLE, World, fixture, one_shard, postgres_admin_url, released, scratch_postgres  # noqa: F401  (SAMPLE, fixture: until every test imports helpers)
 
 
 @pytest.fixture(scope="session")
@@ -77,3 +77,10 @@ async def simcord_bot(settings):
     simcord needs the count that discord.py would otherwise ask Discord for)."""
     async with released(create_bot(one_shard(settings))) as bot:
         yield bot
+
+
+@pytest.fixture
+def world(simcord_env) -> World:
+    """One server with its members around the bot (tests.helpers.World); a test module whose
+    world needs more (posts, treaties, a digest) defines its own `world`."""
+    return World(simcord_env)

@@ -227,3 +227,8 @@ def operator(settings, tmp_path, monkeypatch, request):
         return result.output
 
     return run
+
+
+def sent_to(env, channel) -> list:
+    """What the bot posted in the channel, as it sent it (content, embeds, components, allowed_mentions)."""
+    return [r.json for r in env.http_requests if r.method == "POST" and r.path == f"/channels/{channel.id}/messages"]

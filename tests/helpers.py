@@ -6,8 +6,9 @@ import contextlib
 import dataclasses
 import datetime as dt
 import os
+import threading
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import discord
@@ -50,6 +51,34 @@ def postgres_admin_url() -> str | None:
     """TEST_DATABASE_URL as Settings reads a DATABASE_URL (postgresql:// means psycopg), or None."""
     url = os.environ.get("TEST_DATABASE_URL")
     return Settings(database_url=url).database_url if url else None
+
+
+def race(url: str, work: Callable[[Database], object], *, expected: tuple[type[BaseException], ...] = ()) -> list:
+    """Two "processes" (threads, each with its own engine) run `work(database)` at the same moment;
+    their results in finishing order. An `expected` exception is a result (None); any other is
+    returned as the exception, since a thread's error would otherwise vanish."""
+    barrier = threading.Barrier(2)
+    results: list = []
+
+    def one() -> None:
+        database = Database(url)
+        try:
+            database.engine.connect().close()  # connected first, so the two start together
+            barrier.wait()
+            results.append(work(database))
+        except expected:
+            results.append(None)
+        except Exception as exc:  # noqa: BLE001
+            results.append(exc)
+        finally:
+            database.dispose()
+
+    threads = [threading.Thread(target=one) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return results
 
 
 @contextlib.contextmanager

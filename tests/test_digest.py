@@ -8,7 +8,6 @@ same database (`restart_bot`), which is also how a restart at the same moment is
 from __future__ import annotations
 
 import datetime as dt
-import threading
 import zoneinfo
 
 import discord
@@ -30,7 +29,7 @@ from bot.services.views import DigestView, PostCard
 from bot.store.digests import Subscription
 from bot.store.posts import upsert_post
 
-from .helpers import SAMPLE, World, add_post, assert_user_error, one_shard, shown
+from .helpers import SAMPLE, World, add_post, assert_user_error, one_shard, race, shown
 
 # Advancing a virtual day runs the minute loop 1,440 times within one settle deadline: leave
 # room for a loaded machine (still below the loop's 60 s, so its sleeps stay virtual).
@@ -124,27 +123,8 @@ def test_concurrent_claimers_on_postgresql(postgres_url):
     setup.upgrade()
     sub = subscription(channel_id=7)
     for attempt in range(10):
-        barrier = threading.Barrier(2)
-        results: list = []
-
-        def claimer():
-            database = Database(postgres_url)
-            try:
-                database.engine.connect().close()
-                barrier.wait()
-                results.append(service.claim_now(database, sub=sub, now=T0 + dt.timedelta(days=attempt)).run)
-            except service.DigestTaken:
-                results.append(None)
-            except Exception as exc:  # noqa: BLE001  (a thread's error would otherwise vanish)
-                results.append(exc)
-            finally:
-                database.dispose()
-
-        threads = [threading.Thread(target=claimer) for _ in range(2)]
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join()
+        now = T0 + dt.timedelta(days=attempt)
+        results = race(postgres_url, lambda database: service.claim_now(database, sub=sub, now=now).run, expected=(service.DigestTaken,))
         assert len(results) == 2 and not any(isinstance(r, Exception) for r in results), results
         assert sum(r is not None for r in results) == 1, results
     assert len(runs(setup, 7)) == 10

@@ -20,7 +20,7 @@ from bot.services.comments import register_thread
 from bot.services.views import DigestView, PostCard, ThreadRef
 from bot.store.discussion import DiscordComment, add_comment
 
-from .helpers import World, add_post, assert_user_error, shown
+from .helpers import add_post, assert_user_error, shown
 
 pytestmark = pytest.mark.simcord(settle_timeout=20)
 
@@ -112,11 +112,6 @@ def test_compact_and_max_posts():
 
 
 # ----------------------------------------------------------------- /digest setup under simcord
-
-
-@pytest.fixture
-def world(simcord_env):
-    return World(simcord_env)
 
 
 async def test_setup_with_style_max_posts_and_a_role_pings_that_role_only(world, simcord_env):

@@ -16,7 +16,6 @@ import select
 import signal
 import subprocess
 import sys
-import threading
 
 import pytest
 from sqlalchemy import select as query
@@ -28,7 +27,7 @@ from bot.render.digest import DigestLayout, digest_messages
 from bot.services import digest as service
 
 from .digest_child import pinned_text_channel
-from .helpers import ROOT, World, add_post, assert_user_error, shown
+from .helpers import ROOT, World, add_post, assert_user_error, race, shown
 
 pytestmark = pytest.mark.simcord(settle_timeout=20)
 
@@ -192,25 +191,8 @@ def test_one_taker_wins_an_expired_claim_on_postgresql(postgres_url):
     for day in range(5):
         claimed_at = T0 + dt.timedelta(days=day, seconds=10)
         [lost] = service.due_jobs(setup, now=claimed_at)
-        barrier = threading.Barrier(2)
-        results: list = []
-
-        def taker():
-            database = Database(postgres_url)
-            try:
-                database.engine.connect().close()
-                barrier.wait()
-                results.append(service.due_jobs(database, now=claimed_at + service.LEASE + dt.timedelta(seconds=1)))
-            except Exception as exc:  # noqa: BLE001  (a thread's error would otherwise vanish)
-                results.append(exc)
-            finally:
-                database.dispose()
-
-        threads = [threading.Thread(target=taker) for _ in range(2)]
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join()
+        taken_at = claimed_at + service.LEASE + dt.timedelta(seconds=1)
+        results = race(postgres_url, lambda database: service.due_jobs(database, now=taken_at))
         assert sorted(len(r) for r in results) == [0, 1], results
         [[job]] = [r for r in results if r]
         assert (job.run.id, job.run.attempts) == (lost.run.id, 2)

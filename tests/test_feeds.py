@@ -21,7 +21,7 @@ from bot.store.feeds import claim_source, get_source
 from bot.store.posts import count_posts, iter_posts
 
 from .feed_servers import LOCAL, cog, feed_server, feed_versions, file_server, http, live_cog, settings  # noqa: F401  (fixtures)
-from .helpers import NOW, World, assert_user_error, shown
+from .helpers import NOW, assert_user_error, shown
 
 GUILD = 1111
 CHANNEL = 2222
@@ -238,11 +238,6 @@ def test_feed_crud(db):
 
 
 # --- Discord ------------------------------------------------------------------------------
-
-
-@pytest.fixture
-def world(simcord_env) -> World:
-    return World(simcord_env)
 
 
 def announcements(env, channel) -> list:

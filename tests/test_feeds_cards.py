@@ -19,21 +19,12 @@ from bot.render import EMBED_TOTAL_LIMIT, EMBEDS_PER_MESSAGE
 from bot.render.feeds import FEED_COLOUR
 from bot.services import comments
 
+from .feed_servers import sent_to
 from .feed_servers import cog, entry_link, feed_server, feed_with, live_cog, settings  # noqa: F401  (fixtures)
-from .helpers import World, assert_user_error, one_shard, shown
+from .helpers import assert_user_error, one_shard, shown
 
 FEED = "/feed.xml"
 PICTURE = "https://i.example.org/summit.jpg"
-
-
-@pytest.fixture
-def world(simcord_env) -> World:
-    return World(simcord_env)
-
-
-def sent_to(env, channel) -> list:
-    """What the bot posted in the channel, as it sent it (content, embeds, components, allowed_mentions)."""
-    return [r.json for r in env.http_requests if r.method == "POST" and r.path == f"/channels/{channel.id}/messages"]
 
 
 def buttons(message) -> list[dict]:

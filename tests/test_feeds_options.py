@@ -15,19 +15,11 @@ from bot.services.feed_filters import EntryFilter, parse_terms
 from bot.services.views import FeedRecord
 from bot.store.posts import count_posts
 
+from .feed_servers import sent_to
 from .feed_servers import cog, feed_server, feed_with, live_cog, settings  # noqa: F401  (fixtures)
-from .helpers import World, assert_user_error, shown
+from .helpers import assert_user_error, shown
 
 FEED = "/feed.xml"
-
-
-@pytest.fixture
-def world(simcord_env) -> World:
-    return World(simcord_env)
-
-
-def sent_to(env, channel) -> list:
-    return [r.json for r in env.http_requests if r.method == "POST" and r.path == f"/channels/{channel.id}/messages"]
 
 
 async def grow(env, cog, feed_server, *titles, **kwargs) -> None:

@@ -11,11 +11,6 @@ from bot.render import EMBED_FIELD_LIMIT, EMBED_TOTAL_LIMIT
 from .helpers import World, shown
 
 
-@pytest.fixture
-def world(simcord_env) -> World:
-    return World(simcord_env)
-
-
 def mention(world: World, name: str) -> str:
     return f"</{name}:{world.bot.command_ids[name.split()[0]]}>"
 
