@@ -303,9 +303,9 @@ def build_store(url: str, n: int, seed: int = 0, *, batch: int = 2000, progress=
 
     for post_id, (parsed, generated) in enumerate(generate(n, seed), start=1):
         loaded = now + dt.timedelta(seconds=post_id)
-        row, scope = post_row(parsed), scope_of(post_id)
-        posts.append({"id": post_id, "key": row.key, "loaded_at": loaded,
-                      **post_values(row, loaded_from=f"bench/{post_id}.txt", scope=scope, digest=content_hash(row), now=loaded)})
+        scope = scope_of(post_id)
+        row = post_row(parsed, scope=scope, loaded_from=f"bench/{post_id}.txt")
+        posts.append({"id": post_id, "key": row.key, "loaded_at": loaded, **post_values(row, digest=content_hash(row), now=loaded)})
         comments.extend(comment_values(post_id, row.comments, scope, loaded))
         for q in generated:
             # Which comment holds it does not matter for the figures; the body offset neither.

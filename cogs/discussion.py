@@ -114,6 +114,8 @@ class Discussion(commands.Cog):
     async def on_raw_message_edit(self, payload: discord.RawMessageUpdateEvent) -> None:
         if payload.guild_id is None or not self.collecting_enabled or "content" not in payload.data:
             return
+        if self.bot.user is not None and payload.data.get("author", {}).get("id") == str(self.bot.user.id):
+            return  # its own answers, edited as commands go on: never a member's comment (a write each saved)
         message = payload.message
         text = comments.compose_text(message.content, [a.url for a in message.attachments])
         self.writer.put(comments.CommentEdit(message_id=payload.message_id, text=comments.collected_text(text)))

@@ -22,14 +22,14 @@ from bot.errors import UserFacingError
 from bot.render import NO_MENTIONS
 from bot.render.posts import load_report, nothing_found, post_card_embed, post_list_embed, search_pages
 from bot.render.export import export_report
-from bot.services import export, loading, posts, search
+from bot.services import export, loading, posts, search, sources
 from cogs._options import PostOption, scope_of
 from cogs._ui import Page, PageSource, Paginator
 
 log = logging.getLogger(__name__)
 
 MAX_QUERY_LENGTH = 200
-MAX_UPLOAD_BYTES = loading.MAX_SOURCE_BYTES  # one limit for every source: uploads, files, URLs
+MAX_UPLOAD_BYTES = sources.MAX_SOURCE_BYTES  # one limit for every source: uploads, files, URLs
 ANSWER_WITHIN = 2.0  # seconds a search may take before the answer is deferred (Discord wants one within 3)
 
 
@@ -92,7 +92,7 @@ class Posts(commands.Cog):
         if file.size > MAX_UPLOAD_BYTES:
             raise UserFacingError(f"That file is larger than {MAX_UPLOAD_BYTES // (1024 * 1024)} MB, the limit for a post, feed or treaty file.")
         await interaction.response.defer(ephemeral=True, thinking=True)
-        source = loading.Source(f"upload:{file.filename}", data=await file.read())
+        source = sources.Source(f"upload:{file.filename}", data=await file.read())
         report = await self.db.call(
             loading.load, sources=[source], scope=interaction.guild_id, now=discord.utils.utcnow(), treaty_name=(name or "").strip() or None
         )

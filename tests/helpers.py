@@ -22,7 +22,7 @@ from bot.ingest.posts import ParsedComment, ParsedPost
 from bot.services.loading import post_row
 from bot.services.treaties import extract_quotes
 from bot.settings import Settings
-from bot.store.posts import upsert_post
+from bot.store.posts import upsert_posts
 
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLE = ROOT / "data" / "2024-06-23-what-putins-meeting-with-kim-jong-un-really-means.txt"
@@ -128,7 +128,7 @@ def add_post(
         entry_id=entry_id,
     )
     with db.session() as session:
-        _, post_id = upsert_post(session, row=post_row(parsed), loaded_from="test", now=now)
+        _, post_id = upsert_posts(session, rows=[post_row(parsed, loaded_from="test")], now=now)[0]
         extract_quotes(session, post_ids=[post_id], now=now)
     return post_id
 

@@ -27,7 +27,7 @@ from bot.services import digest as service
 from bot.services.loading import post_row
 from bot.services.views import DigestView, PostCard
 from bot.store.digests import Subscription
-from bot.store.posts import upsert_post
+from bot.store.posts import upsert_posts
 
 from .helpers import SAMPLE, World, add_post, assert_user_error, one_shard, race, shown
 
@@ -188,7 +188,7 @@ def test_large_digest_is_split_within_limits(db):
         for i in range(1000):
             body = " ".join(f"Sentence {j} of post {i} talks about topic {i * j % 17} and treaty {j}." for j in range(12))
             parsed = ParsedPost(date=now.date(), title=f"Post {i} " + "x" * 300, headline=None, source="S", body=body, truncated=False, comments=[])
-            upsert_post(session, row=post_row(parsed), loaded_from="test", now=now)
+            upsert_posts(session, rows=[post_row(parsed, loaded_from="test")], now=now)[0]
     with db.session() as session:
         digest = service.build_digest(session, scope=None, since=T0, until=now, local_date=now.date(), timezone="UTC")
     messages = digest_messages(digest)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 
 import bot.services.loading as loading
+import bot.services.sources as sources_module
 from bot.ingest.post_writer import format_post
 from bot.ingest.posts import ParsedComment, ParsedPost
 from bot.services.loading import load
@@ -27,14 +28,14 @@ def write_posts(directory, n: int) -> list[str]:
 
 def test_a_failing_source_in_a_batch_fails_alone(db, tmp_path, monkeypatch):
     titles = write_posts(tmp_path, 12)
-    real_upsert = loading.upsert_post
+    real_upsert = loading.upsert_posts
 
-    def upsert(session, *, row, **kwargs):  # the database refusing one post
-        if row.title == titles[5]:
+    def upsert(session, *, rows, **kwargs):  # the database refusing one post
+        if any(row.title == titles[5] for row in rows):
             raise RuntimeError("disk on fire")
-        return real_upsert(session, row=row, **kwargs)
+        return real_upsert(session, rows=rows, **kwargs)
 
-    monkeypatch.setattr(loading, "upsert_post", upsert)
+    monkeypatch.setattr(loading, "upsert_posts", upsert)
     seen = []
     report = load(db, sources=[str(tmp_path)], now=NOW, progress=seen.append, batch_size=5)
     assert report.summary() == "11 loaded, 0 updated, 0 unchanged, 1 failed"
@@ -69,15 +70,15 @@ def test_a_long_feed_is_committed_in_batches_of_posts(db, tmp_path, monkeypatch)
     """While entry k is stored, another connection already sees the batches before it; the
     feed is reported once, after its last batch committed."""
     feed = write_feed(tmp_path, 12)
-    real_upsert = loading.upsert_post
+    real_upsert = loading.upsert_posts
     seen_before: dict[str, int] = {}
 
-    def upsert(session, *, row, **kwargs):
+    def upsert(session, *, rows, **kwargs):
         with db.session() as other:  # what a reader beside the load sees
-            seen_before[row.title] = count_posts(other)
-        return real_upsert(session, row=row, **kwargs)
+            seen_before.update(dict.fromkeys((row.title for row in rows), count_posts(other)))
+        return real_upsert(session, rows=rows, **kwargs)
 
-    monkeypatch.setattr(loading, "upsert_post", upsert)
+    monkeypatch.setattr(loading, "upsert_posts", upsert)
     committed_at_report = []
     report = load(db, sources=[str(feed)], now=NOW, batch_size=5, progress=lambda r: committed_at_report.append(len(r.posts)))
     assert report.summary() == "12 loaded, 0 updated, 0 unchanged, 0 failed"
@@ -107,14 +108,14 @@ def test_batches_are_counted_in_posts_across_sources(db, tmp_path, monkeypatch):
 
 def test_a_failing_feed_entry_fails_alone(db, tmp_path, monkeypatch):
     feed = write_feed(tmp_path, 12)
-    real_upsert = loading.upsert_post
+    real_upsert = loading.upsert_posts
 
-    def upsert(session, *, row, **kwargs):  # the database refusing one entry
-        if row.title == "Entry 7":
+    def upsert(session, *, rows, **kwargs):  # the database refusing one entry
+        if any(row.title == "Entry 7" for row in rows):
             raise RuntimeError("disk on fire")
-        return real_upsert(session, row=row, **kwargs)
+        return real_upsert(session, rows=rows, **kwargs)
 
-    monkeypatch.setattr(loading, "upsert_post", upsert)
+    monkeypatch.setattr(loading, "upsert_posts", upsert)
     report = load(db, sources=[str(feed)], now=NOW, batch_size=5)
     assert report.summary() == "11 loaded, 0 updated, 0 unchanged, 1 failed"
     [result] = report.results
@@ -122,7 +123,7 @@ def test_a_failing_feed_entry_fails_alone(db, tmp_path, monkeypatch):
     assert len(result.posts) == 11
     with db.session() as session:
         assert count_posts(session) == 11
-    monkeypatch.setattr(loading, "upsert_post", real_upsert)  # the database is well again: only the missing entry is new
+    monkeypatch.setattr(loading, "upsert_posts", real_upsert)  # the database is well again: only the missing entry is new
     again = load(db, sources=[str(feed)], now=NOW, batch_size=5)
     assert again.summary() == "1 loaded, 0 updated, 11 unchanged, 0 failed"
 
@@ -130,19 +131,19 @@ def test_a_failing_feed_entry_fails_alone(db, tmp_path, monkeypatch):
 def test_a_post_file_stays_all_or_nothing(db, tmp_path, monkeypatch):
     """A post and its comments are stored together: a failure after the post is written leaves none of it."""
     titles = write_posts(tmp_path, 3)
-    real_upsert, real_add = loading.upsert_post, loading.add_comments
-    written: list[str] = []
+    real_upsert, real_add = loading.upsert_posts, loading.add_comments
+    written: list[list[str]] = []
 
-    def upsert(session, *, row, **kwargs):
-        written.append(row.title)
-        return real_upsert(session, row=row, **kwargs)
+    def upsert(session, *, rows, **kwargs):
+        written.append([row.title for row in rows])
+        return real_upsert(session, rows=rows, **kwargs)
 
-    def add_comments(session, *, comments, now):  # runs after the post and its own comments are written
-        if written[-1] == titles[1]:
+    def add_comments(session, *, comments, now):  # runs after the posts and their own comments are written
+        if titles[1] in written[-1]:
             raise RuntimeError("comments refused")
         return real_add(session, comments=comments, now=now)
 
-    monkeypatch.setattr(loading, "upsert_post", upsert)
+    monkeypatch.setattr(loading, "upsert_posts", upsert)
     monkeypatch.setattr(loading, "add_comments", add_comments)
     report = load(db, sources=[str(tmp_path)], now=NOW, batch_size=2)
     assert report.summary() == "2 loaded, 0 updated, 0 unchanged, 1 failed"
@@ -150,3 +151,82 @@ def test_a_post_file_stays_all_or_nothing(db, tmp_path, monkeypatch):
     with db.session() as session:
         assert count_posts(session) == 2
         assert titles[1] not in {p.title for p in list_posts(session, scope=None)}
+
+
+# --- parse workers (#14): many sources are parsed in other processes while this one stores ----------
+
+
+def write_quoting_posts(directory, n: int) -> None:
+    """n post files quoting treaties; the first names a treaty no catalog knows and its acronym,
+    which the later ones use alone (parsed ahead, before that treaty was stored)."""
+    bodies = ["Article 7 of the Harbour Cooperation Agreement (HCA) says: “Harbours stay open.”"]
+    bodies += [f"Article {8 + i % 3} of the HCA is about pilots. Article 5 of the North Atlantic Treaty states that “an armed attack”"
+               for i in range(1, n)]
+    for i, body in enumerate(bodies):
+        post = ParsedPost(
+            date=dt.date(2024, 6, 1) + dt.timedelta(days=i), title=f"Ports day {i}", headline=None, source="RT", body=body,
+            truncated=False, comments=[ParsedComment(author="Anonymous", text=f"Article {i % 4 + 1} of the HCA, day {i}.")],
+            declared_comments=1,
+        )
+        (directory / f"{i:03d}.txt").write_text(format_post(post), encoding="utf-8")
+
+
+def stored_quotes(database) -> list[tuple]:
+    from sqlalchemy import select  # noqa: PLC0415
+
+    from bot.models import Post, Quote, Treaty  # noqa: PLC0415
+
+    with database.session() as session:
+        rows = session.execute(
+            select(Post.title, Quote.comment_id.is_(None), Quote.number, Treaty.name, Quote.text)
+            .join(Post, Post.id == Quote.post_id).join(Treaty, Treaty.id == Quote.treaty_id, isouter=True)
+            .order_by(Post.title, Quote.comment_id.is_(None), Quote.offset)
+        )
+        return [tuple(r) for r in rows]
+
+
+def test_posts_parsed_in_workers_are_stored_as_parsed_here(tmp_path, monkeypatch):
+    from bot.db import Database  # noqa: PLC0415
+
+    sources = tmp_path / "posts"
+    sources.mkdir()
+    write_quoting_posts(sources, 40)
+    monkeypatch.setattr(sources_module, "PARALLEL_FROM", 10)
+    monkeypatch.setattr(sources_module, "PARSE_CHUNK", 3)
+    here, there = Database(f"sqlite:///{tmp_path / 'here.db'}"), Database(f"sqlite:///{tmp_path / 'there.db'}")
+    alone = load(here, sources=[str(sources)], now=NOW, workers=0, batch_size=7)
+    parallel = load(there, sources=[str(sources)], now=NOW, workers=2, batch_size=7)
+    assert "waiting for parsers" in parallel.seconds and "waiting for parsers" not in alone.seconds  # workers did parse
+    assert parallel.summary() == alone.summary() == "40 loaded, 0 updated, 0 unchanged, 0 failed"
+    assert [r.source for r in parallel.results] == [r.source for r in alone.results]
+    quotes = stored_quotes(there)
+    assert quotes == stored_quotes(here)
+    assert ("Ports day 39", True, 8, "Harbour Cooperation Agreement", None) in quotes  # its acronym, known since day 0
+    assert ("Ports day 39", True, 5, "North Atlantic Treaty", "an armed attack") in quotes
+    again = load(there, sources=[str(sources)], now=NOW, workers=2)
+    assert again.summary() == "0 loaded, 0 updated, 40 unchanged, 0 failed"
+    here.dispose(), there.dispose()
+
+
+def _dies_on_file_7(sources, names):
+    import os  # noqa: PLC0415
+
+    if any(source.name.endswith("007.txt") for source in sources):
+        os._exit(1)  # as a worker killed by the kernel
+    return _real_parse_ahead(sources, names)
+
+
+_real_parse_ahead = sources_module._parse_ahead
+_dies_on_file_7.__module__, _dies_on_file_7.__qualname__ = sources_module.__name__, "_parse_ahead"  # what the pool sends by name
+
+
+def test_a_dead_parse_worker_loses_nothing(db, tmp_path, monkeypatch, caplog):
+    titles = write_posts(tmp_path, 30)
+    monkeypatch.setattr(sources_module, "PARALLEL_FROM", 10)
+    monkeypatch.setattr(sources_module, "PARSE_CHUNK", 2)
+    monkeypatch.setattr(sources_module, "_parse_ahead", _dies_on_file_7)  # the forked workers run this module as it is now
+    report = load(db, sources=[str(tmp_path)], now=NOW, workers=2)
+    assert "a parse worker died; parsing the remaining sources in this process" in caplog.messages
+    assert report.summary() == "30 loaded, 0 updated, 0 unchanged, 0 failed"
+    with db.session() as session:
+        assert {p.title for p in list_posts(session, scope=None, limit=50)} == set(titles)

@@ -17,7 +17,7 @@ import bot.store.search as search_module
 from bot.ingest.posts import ParsedComment, ParsedPost
 from bot.services.loading import post_row
 from bot.services.search import search
-from bot.store.posts import upsert_post
+from bot.store.posts import upsert_posts
 from bot.store.search import COMMENT, POST
 
 from .helpers import NOW
@@ -38,7 +38,7 @@ def store(db, n: int, *, word_at: set[int], comment_at: set[int] = frozenset()) 
             comments=[ParsedComment(author="reader", text=comment, position=0)], link=None, entry_id=None,
         )
         with db.session() as session:
-            _, post_id = upsert_post(session, row=post_row(parsed), loaded_from=f"test/{i}", now=NOW + dt.timedelta(seconds=i), scope=scope)
+            _, post_id = upsert_posts(session, rows=[post_row(parsed, loaded_from=f"test/{i}", scope=scope)], now=NOW + dt.timedelta(seconds=i))[0]
         made[i] = (post_id, scope)
     return made
 

@@ -2,11 +2,13 @@
 
 Figure: posts/s end to end of exactly what `postbot load DIR` runs (`bot.services.loading`:
 `expand_sources`, then `load`: read, parse, store, extract quotes, commit) into an empty,
-migrated database. The store part is the time spent inside `_store_batch` (wrapped with a timer), and the
-stages are printed and in the note: read (`read_source`), parse (the rest of `_parse`), store posts with
-their search index (`_store_post`: the index is kept inside the same inserts, by FTS5 triggers or the
-generated tsvector column, so it cannot be timed apart here; the baseline's README note says how much it
-is), quotes (`extract_quotes`), the rest of storing (commits) and other (batching). Baseline: the same
+migrated database, against the floor (target: end to end <= TARGET_RATIO x the floor, #14). The stages
+are the loader's own account (`LoadReport.seconds`), printed and in the note: read + parse (CPU time in
+the parse worker processes, overlapping the storing; and how long this process waited for them), store
+posts with their search index (`_store_posts`: the index is kept inside the same inserts, by FTS5
+triggers or the generated tsvector column, so it cannot be timed apart here; the baseline's README note
+says how much it is), quotes (`extract_quotes`, with the references the workers found), the rest of
+storing (commits) and other (batching, the pauses SQLite's writers get between batches). Baseline: the same
 already-parsed posts and comments inserted with the driver's plain ``executemany`` in one
 transaction (sqlite3 for SQLite, psycopg for PostgreSQL) into the same schema - the floor a
 store could reach without per-file isolation, quotes or an ORM.
@@ -23,7 +25,7 @@ from bench.framework import Context, Row, console, fmt_count, scratch_postgres
 from bench.generate import generate_posts, write_post_files
 
 TARGET_RATE = 2000.0
-TARGET_RATIO = 3.0
+TARGET_RATIO = 1.3
 
 
 def run(ctx: Context) -> list[Row]:
@@ -41,42 +43,17 @@ def run(ctx: Context) -> list[Row]:
 
 def measure(ctx: Context, n: int, directory: Path, url: str, backend: str) -> list[Row]:
     import bot.services.loading as loading
+    from bot.services.sources import PARSE_WORKERS, expand_sources
     from bot.db import Database
     from bot.services.views import LoadStatus
 
     console.print(f"  load: {n:,} files into {backend} ...")
     database = Database(url)
     database.upgrade()  # migrations are not part of the figure
-    # Stages, each the time inside one of the loader's functions (wrapped with a timer): reading a
-    # file, reading + parsing it, storing a post (its row, comments and search index: the index is
-    # kept by triggers / a generated column inside the same inserts), finding quotes, a whole batch.
-    stages = {"_store_batch": 0.0, "read_source": 0.0, "_parse": 0.0, "_store_post": 0.0, "extract_quotes": 0.0}
-    originals = {name: getattr(loading, name) for name in stages}
-    depth = dict.fromkeys(stages, 0)
-
-    def timed(name, fn):
-        def wrapper(*args, **kwargs):
-            depth[name] += 1
-            started = time.perf_counter()
-            try:
-                return fn(*args, **kwargs)
-            finally:
-                depth[name] -= 1
-                if depth[name] == 0:  # a failing batch is stored again source by source: count once
-                    stages[name] += time.perf_counter() - started
-
-        return wrapper
-
-    for name, fn in originals.items():
-        setattr(loading, name, timed(name, fn))
-    try:
-        started = time.perf_counter()
-        sources = loading.expand_sources([str(directory)])  # as `postbot load DIR` does
-        report = loading.load(database, sources=sources, now=dt.datetime.now(dt.timezone.utc))
-        total = time.perf_counter() - started
-    finally:
-        for name, fn in originals.items():
-            setattr(loading, name, fn)
+    started = time.perf_counter()
+    sources = expand_sources([str(directory)])  # as `postbot load DIR` does
+    report = loading.load(database, sources=sources, now=dt.datetime.now(dt.timezone.utc))
+    total = time.perf_counter() - started
     comments = _count(database)
     database.dispose()
     if report.failed:
@@ -85,17 +62,19 @@ def measure(ctx: Context, n: int, directory: Path, url: str, backend: str) -> li
     if loaded != n:
         raise RuntimeError(f"expected {n} posts loaded, got {report.summary()}")
 
-    store_seconds = [stages["_store_batch"]]
-    read, parse = stages["read_source"], stages["_parse"] - stages["read_source"]
-    posts, quotes = stages["_store_post"], stages["extract_quotes"]
-    other = total - stages["_parse"] - stages["_store_batch"]
-    per_stage = (f"read {read:.1f} s, parse {parse:.1f} s, store posts + search index {posts:.1f} s, quotes {quotes:.1f} s, "
+    # The loader's own account (LoadReport.seconds): reading and parsing is CPU time in the parse
+    # workers (it overlaps storing); the rest is this process's wall time.
+    stages = report.seconds
+    store_seconds = [stages["storing (in all)"]]
+    posts, quotes = stages["storing posts and their search index"], stages["finding and storing quotes"]
+    other = total - store_seconds[0]
+    per_stage = (f"read + parse {stages['read and parse']:.1f} s CPU in {PARSE_WORKERS} workers (waited for them "
+                 f"{stages.get('waiting for parsers', 0.0):.1f} s), store posts + search index {posts:.1f} s, quotes {quotes:.1f} s, "
                  f"commits and the rest of storing {store_seconds[0] - posts - quotes:.1f} s, other {other:.1f} s")
-    console.print(f"    stages ({backend}): {per_stage}")
     baseline = baseline_insert(n, ctx.seed, backend, ctx.postgres_admin_url)
     size = f"{fmt_count(n)} posts / {fmt_count(comments)} comments"
     rate = n / total
-    ratio = store_seconds[0] / baseline
+    ratio = total / baseline
     return [
         Row(
             "load",
@@ -106,15 +85,13 @@ def measure(ctx: Context, n: int, directory: Path, url: str, backend: str) -> li
             f">= {TARGET_RATE:,.0f} posts/s",
             rate >= TARGET_RATE,
             note=f"{total:.1f} s total, {store_seconds[0]:.1f} s storing; {per_stage}",
-            extra={"seconds": total, "store_seconds": store_seconds[0], "stages": {
-                "read": read, "parse": parse, "store_posts": posts, "quotes": quotes, "store_rest": store_seconds[0] - posts - quotes,
-                "other": other}},
+            extra={"seconds": total, "store_seconds": store_seconds[0], "stages": dict(stages)},
         ),
         Row(
             "load",
-            f"load store part, {backend}",
+            f"load end to end vs floor, {backend}",
             size,
-            store_seconds[0],
+            total,
             "s",
             f"<= {TARGET_RATIO:g}x baseline",
             ratio <= TARGET_RATIO,

@@ -21,7 +21,8 @@ def load(
     server: Annotated[int | None, typer.Option("--server", min=1, help="Load into this server's scope (default: the library, or the file's own Server: line).")] = None,
 ) -> None:
     """Load posts (with their comments) and treaty texts; report what was loaded, updated, unchanged or failed."""
-    from bot.services.loading import expand_sources, load as load_sources  # noqa: PLC0415  (keeps --help fast)
+    from bot.services.loading import load as load_sources  # noqa: PLC0415  (keeps --help fast)
+    from bot.services.sources import expand_sources  # noqa: PLC0415
 
     database = open_database()
     expanded = expand_sources(sources)

@@ -52,7 +52,8 @@ from bot.errors import ParseError, UserFacingError
 from bot.ingest.feeds import looks_like_feed, parse_feed
 from bot.models import LIBRARY, AnnouncementState
 from bot.services.feed_filters import EntryFilter
-from bot.services.loading import Source, load, post_key
+from bot.services.loading import load, post_key
+from bot.services.sources import Source
 from bot.services.posts import cards
 from bot.services.views import Announcements, FeedRecord, LoadStatus, PollResult, SourceRecord
 from bot.store import feeds

@@ -21,12 +21,15 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from functools import cache
 
 from sqlmodel import Session
 
 from bot.errors import UserFacingError
 from bot.ingest.names import TreatyName, known_treaties, main_treaty, match_treaty
-from bot.ingest.references import resolve_references
+from bot.ingest.references import ResolvedReference, resolve_references
 from bot.ingest.treaties import ParsedTreaty
 from bot.services.views import FoundReference, TreatyLoadResult
 from bot.store import posts, treaties
@@ -85,25 +88,53 @@ class _TreatyIds:
             self.owners.update((a, treaty_id) for a in new)
 
 
-def extract_quotes(session: Session, *, post_ids: list[int], now: dt.datetime) -> int:
-    """Find again the article references of these posts (bodies and comments); returns how many were stored."""
+def text_references(text: str, names: list[TreatyName], main: Callable[[], TreatyName | None]) -> list[ResolvedReference]:
+    """The references of one text of a post; bare ones the text leaves unresolved take the post's
+    main treaty, `main()` (only a fallback, and finding it scans the whole body: asked for only then)."""
+    refs = resolve_references(text, names)
+    if any(ref.treaty is None for ref in refs) and (treaty := main()) is not None:
+        refs = resolve_references(text, names, main_treaty=treaty)
+    return refs
+
+
+def _main_treaty_of(body: str, names: list[TreatyName]) -> Callable[[], TreatyName | None]:
+    return cache(lambda: main_treaty(body, names))
+
+
+@dataclass(frozen=True)
+class FoundAhead:
+    """A post's references found before it is stored (by a parse worker), with the treaty names
+    known then: used while the store knows exactly those names, else found again."""
+
+    names: tuple[TreatyName, ...]
+    by_text: dict[str, list[ResolvedReference]]
+
+
+def find_ahead(body: str, comments: Sequence[str], names: tuple[TreatyName, ...]) -> FoundAhead:
+    known = list(names)
+    main = _main_treaty_of(body, known)
+    return FoundAhead(names, {text: text_references(text, known, main) for text in (body, *comments)})
+
+
+def extract_quotes(session: Session, *, post_ids: list[int], now: dt.datetime, ahead: Mapping[int, FoundAhead] | None = None) -> int:
+    """Find again the article references of these posts (bodies and comments); returns how many were stored.
+    `ahead`: references already found, by post id (see FoundAhead). A treaty stored for one text
+    is known to the texts after it."""
     names = list(treaty_names(session))
+    known = tuple(names)
     ids = _TreatyIds(session, names, now)
     stored = 0
     for chunk in chunks(post_ids):
         rows: list[QuoteRow] = []
         for post in posts.post_texts(session, post_ids=chunk):
-            main: TreatyName | None = None
-            main_known = False
+            found = (ahead or {}).get(post.post_id)
+            fresh = found is not None and found.names == known
+            main = _main_treaty_of(post.body, names)
             for comment_id, text in [(None, post.body), *post.comments]:
-                refs = resolve_references(text, names)
-                if any(ref.treaty is None for ref in refs):
-                    # The post's main treaty is only a fallback, and finding it scans the whole
-                    # body: work it out for the few texts whose references need it.
-                    if not main_known:
-                        main, main_known = main_treaty(post.body, names), True
-                    if main is not None:
-                        refs = resolve_references(text, names, main_treaty=main)
+                if fresh and len(names) == len(known) and text in found.by_text:
+                    refs = found.by_text[text]
+                else:
+                    refs = text_references(text, names, main)
                 for ref in refs:
                     rows.append(
                         QuoteRow(post_id=post.post_id, post_date=post.date, scope=post.scope, number=ref.number, offset=ref.start,

@@ -218,6 +218,7 @@ class SourceResult:
 @dataclass
 class LoadReport:
     results: list[SourceResult] = field(default_factory=list)
+    seconds: dict[str, float] = field(default_factory=dict)  # where the time went, by stage (the benchmark prints it)
 
     def count(self, status: LoadStatus) -> int:
         return sum(r.count(status) for r in self.results)

@@ -19,7 +19,7 @@ def insert_or_ignore(session: Session, table: type | Table):
     return (postgresql.insert if dialect == "postgresql" else sqlite.insert)(table)
 
 
-def chunks(ids: Iterable[int], size: int = IN_LIST) -> Iterator[list[int]]:
+def chunks(ids: Iterable, size: int = IN_LIST) -> Iterator[list]:
     ids = list(ids)
     for start in range(0, len(ids), size):
         yield ids[start : start + size]

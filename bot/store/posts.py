@@ -55,6 +55,8 @@ class PostRow:
     labels: tuple[str, ...]
     link: str | None
     comments: tuple[CommentRow, ...] = ()
+    scope: int = LIBRARY  # where it is stored (not part of its content)
+    loaded_from: str = ""  # the file path or feed URL
 
 
 @dataclass(frozen=True)
@@ -140,10 +142,10 @@ def content_hash(row: PostRow) -> str:
     return hashlib.sha256(json.dumps(payload, ensure_ascii=False).encode()).hexdigest()
 
 
-def post_values(row: PostRow, *, loaded_from: str, scope: int, digest: str, now: dt.datetime) -> dict:
+def post_values(row: PostRow, *, digest: str, now: dt.datetime) -> dict:
     """A post's column values (the benchmark's bulk builder uses them too)."""
     return {
-        "scope": scope,
+        "scope": row.scope,
         "date": row.date,
         "title": row.title,
         "headline": row.headline,
@@ -153,7 +155,7 @@ def post_values(row: PostRow, *, loaded_from: str, scope: int, digest: str, now:
         "truncated": row.truncated,
         "labels": ", ".join(row.labels),
         "link": row.link,
-        "loaded_from": loaded_from,
+        "loaded_from": row.loaded_from,
         "content_hash": digest,
         "updated_at": now,
     }
@@ -177,46 +179,97 @@ def comment_values(post_id: int, comments: tuple[CommentRow, ...], scope: int, n
 
 
 # Built once: constructing and cache-keying a statement per post cost more than running it.
-_INSERT_POST = insert(Post.__table__).returning(Post.__table__.c.id)
+_INSERT_POST = insert(Post.__table__)
 _INSERT_COMMENT = insert(Comment.__table__)
 
 
-def upsert_post(
-    session: Session, *, row: PostRow, loaded_from: str, now: dt.datetime, scope: int = LIBRARY
-) -> tuple[LoadStatus, int]:
-    """Insert a new post into `scope`, update an edited one in place, or leave an identical one alone.
+def upsert_posts(session: Session, *, rows: list[PostRow], now: dt.datetime) -> list[tuple[LoadStatus, int]]:
+    """Store posts in order, each as `upsert_post` would one after the other; returns (status, post id) of each.
 
-    Returns (status, post id). A post identical to one the scope can see already (the library's,
-    or its own) is unchanged, not stored twice. An update replaces the post's own comments and
-    keeps the ones collected from Discord; an export's copies of those are not stored twice.
+    Each is inserted into its scope, updates an edited one in place, or leaves an identical one
+    alone: a post identical to one the scope can see already (the library's, or its own) is
+    unchanged, not stored twice. An update replaces the post's own comments and keeps the ones
+    collected from Discord; an export's copies of those are not stored twice. New posts are inserted
+    together (an executemany of the posts, one of their comments): per-post statements and their
+    SQLAlchemy overhead were most of `postbot load` (bench/README.md).
     """
-    # Core statements on the session's connection: same transaction, without the ORM's
-    # per-statement overhead, which dominated `postbot load` (bench/README.md).
-    connection = session.connection()
-    existing = connection.execute(select(Post.id, Post.content_hash).where(Post.scope == scope, Post.key == row.key)).first()
-    if existing is not None:
-        row = _without_discord_comments(session, row, post_id=existing.id)
-    digest = content_hash(row)
-    if existing is None:
-        same = connection.execute(
-            select(Post.id).where(Post.content_hash == digest, visible(Post.scope, scope)).limit(1)
-        ).scalar()
-        if same is not None:
-            return LoadStatus.UNCHANGED, same
-        values = post_values(row, loaded_from=loaded_from, scope=scope, digest=digest, now=now)
-        post_id = connection.execute(_INSERT_POST, {"key": row.key, "loaded_at": now, **values}).scalar_one()
-        status = LoadStatus.LOADED
-    elif existing.content_hash == digest:
-        return LoadStatus.UNCHANGED, existing.id
-    else:
-        post_id = existing.id
-        values = post_values(row, loaded_from=loaded_from, scope=scope, digest=digest, now=now)
-        connection.execute(update(Post).where(Post.id == post_id).values(**values))
+    connection = session.connection()  # Core on the session's connection: same transaction, no ORM overhead
+    by_key = _stored_by_key(connection, rows)  # (scope, key) -> (id, hash), kept current below
+    new = {index: content_hash(row) for index, row in enumerate(rows) if (row.scope, row.key) not in by_key}
+    by_hash = _stored_by_hash(connection, list(new.values()))  # hash -> {scope: id}
+    outcome: list[tuple[LoadStatus, int]] = [None] * len(rows)  # type: ignore[list-item]
+    pending: dict[int, str] = {}  # row index -> hash, to insert
+    pending_keys, pending_hashes = set(), set()  # their (scope, key) and hashes
+
+    def flush() -> None:
+        if not pending:
+            return
+        indexes = list(pending)
+        values = [{"key": rows[i].key, "loaded_at": now, **post_values(rows[i], digest=pending[i], now=now)} for i in indexes]
+        connection.execute(_INSERT_POST, values)  # executemany; the ids are read back by (scope, key), unique
+        inserted = _stored_by_key(connection, [rows[i] for i in indexes])
+        ids = [inserted[rows[i].scope, rows[i].key][0] for i in indexes]
+        comments = [c for i, post_id in zip(indexes, ids) for c in comment_values(post_id, rows[i].comments, rows[i].scope, now)]
+        if comments:
+            connection.execute(_INSERT_COMMENT, comments)
+        for i, post_id in zip(indexes, ids):
+            outcome[i] = (LoadStatus.LOADED, post_id)
+            by_key[rows[i].scope, rows[i].key] = (post_id, pending[i])
+            by_hash.setdefault(pending[i], {}).setdefault(rows[i].scope, post_id)
+        pending.clear()
+        pending_keys.clear()
+        pending_hashes.clear()
+
+    for index, row in enumerate(rows):
+        if (row.scope, row.key) in pending_keys:
+            flush()  # the same post twice in one batch: the second sees the first stored
+        existing = by_key.get((row.scope, row.key))
+        if existing is None:
+            digest = new[index] if index in new else content_hash(row)
+            if digest in pending_hashes:
+                flush()  # the same text twice in one batch: the second is the first, unchanged
+            seen = by_hash.get(digest, {})
+            if (same := seen.get(LIBRARY, seen.get(row.scope))) is not None:
+                outcome[index] = (LoadStatus.UNCHANGED, same)
+            else:
+                pending[index] = digest
+                pending_keys.add((row.scope, row.key))
+                pending_hashes.add(digest)
+            continue
+        post_id, stored_hash = existing
+        row = _without_discord_comments(session, row, post_id=post_id)
+        digest = content_hash(row)
+        if stored_hash == digest:
+            outcome[index] = (LoadStatus.UNCHANGED, post_id)
+            continue
+        connection.execute(update(Post).where(Post.id == post_id).values(**post_values(row, digest=digest, now=now)))
         connection.execute(delete(Comment).where(Comment.post_id == post_id, Comment.origin == CommentOrigin.POST))
-        status = LoadStatus.UPDATED
-    if row.comments:
-        connection.execute(_INSERT_COMMENT, comment_values(post_id, row.comments, scope, now))
-    return status, post_id
+        if row.comments:
+            connection.execute(_INSERT_COMMENT, comment_values(post_id, row.comments, row.scope, now))
+        outcome[index] = (LoadStatus.UPDATED, post_id)
+        by_key[row.scope, row.key] = (post_id, digest)
+        by_hash.setdefault(digest, {}).setdefault(row.scope, post_id)
+    flush()
+    return outcome
+
+
+def _stored_by_key(connection, rows: list[PostRow]) -> dict[tuple[int, str], tuple[int, str]]:
+    """(scope, key) -> (id, content hash) of the stored posts with these rows' keys."""
+    found: dict[tuple[int, str], tuple[int, str]] = {}
+    scopes = sorted({row.scope for row in rows})
+    for keys in chunks(sorted({row.key for row in rows})):
+        query = select(Post.id, Post.scope, Post.key, Post.content_hash).where(Post.key.in_(keys), Post.scope.in_(scopes))
+        found.update(((r.scope, r.key), (r.id, r.content_hash)) for r in connection.execute(query))
+    return found
+
+
+def _stored_by_hash(connection, digests: list[str]) -> dict[str, dict[int, int]]:
+    """content hash -> {scope: id} of the stored posts with these hashes (the first of each scope)."""
+    found: dict[str, dict[int, int]] = {}
+    for part in chunks(sorted(set(digests))):
+        for r in connection.execute(select(Post.id, Post.scope, Post.content_hash).where(Post.content_hash.in_(part)).order_by(Post.id)):
+            found.setdefault(r.content_hash, {}).setdefault(r.scope, r.id)
+    return found
 
 
 def discord_signatures(session: Session, *, post_id: int) -> set[tuple]:

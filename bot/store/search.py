@@ -146,33 +146,28 @@ def _sqlite_search(session: Session, terms: list[str], *, any_term: bool, limit:
 # Index scans are off for that statement: the planner's choice for it (and for ORDER BY id LIMIT)
 # is the primary key with the match as a filter, which detoasts every row's vector (~50 µs each
 # for posts); without btree_gin it is a BitmapAnd of the GIN index and the primary key, slower but
-# still bounded. The ids found are then ranked by `_PG`.
+# still bounded. The ids found are then ranked by `_PG_RANKED`.
 FIRST_BAND = 4 * RANKED_PER_KIND  # ids above the floor on the first try
 LAST_BAND = 64 * RANKED_PER_KIND  # wider than that, every match is read (a word that rare has few)
-_PG = {
+_PG_RANKED = {kind: f"""
+        SELECT x.id, ts_rank(x.search_vector, {{q}}) {{boost}} AS score
+        FROM ({{recent}}) AS recent JOIN {kind} AS x ON x.id = recent.id
+        ORDER BY score DESC LIMIT :limit
+    """ for kind in (POST, COMMENT, ARTICLE)}
+# Snippets (ts_headline, ~0.3 ms a body) only for the hits shown: the best `limit` of all kinds together.
+_PG_SHOWN = {
     POST: """
-        SELECT p.id, top.score, p.title, ts_headline('english', p.title, {q}, :title_options),
-               ts_headline('english', p.body, {q}, :options), p.id, p.date, NULL, NULL
-        FROM (SELECT x.id, ts_rank(x.search_vector, {q}) AS score
-              FROM ({recent}) AS recent JOIN post AS x ON x.id = recent.id
-              ORDER BY score DESC LIMIT :limit) AS top
-        JOIN post AS p ON p.id = top.id
+        SELECT p.id, p.title, ts_headline('english', p.title, {q}, :title_options), ts_headline('english', p.body, {q}, :options),
+               p.id, p.date, NULL, NULL
+        FROM post AS p WHERE p.id = ANY(CAST(:ids AS integer[]))
     """,
     COMMENT: """
-        SELECT c.id, top.score, p.title, NULL, ts_headline('english', c.text, {q}, :options), p.id, p.date, c.author, NULL
-        FROM (SELECT x.id, ts_rank(x.search_vector, {q}) AS score
-              FROM ({recent}) AS recent JOIN comment AS x ON x.id = recent.id
-              ORDER BY score DESC LIMIT :limit) AS top
-        JOIN comment AS c ON c.id = top.id
-        JOIN post AS p ON p.id = c.post_id
+        SELECT c.id, p.title, NULL, ts_headline('english', c.text, {q}, :options), p.id, p.date, c.author, NULL
+        FROM comment AS c JOIN post AS p ON p.id = c.post_id WHERE c.id = ANY(CAST(:ids AS integer[]))
     """,
     ARTICLE: """
-        SELECT a.id, top.score, t.name, NULL, ts_headline('english', a.text, {q}, :options), NULL, NULL, NULL, a.label
-        FROM (SELECT x.id, ts_rank(x.search_vector, {q}) {boost} AS score
-              FROM ({recent}) AS recent JOIN article AS x ON x.id = recent.id
-              ORDER BY score DESC LIMIT :limit) AS top
-        JOIN article AS a ON a.id = top.id
-        JOIN treaty AS t ON t.id = a.treaty_id
+        SELECT a.id, t.name, NULL, ts_headline('english', a.text, {q}, :options), NULL, NULL, NULL, a.label
+        FROM article AS a JOIN treaty AS t ON t.id = a.treaty_id WHERE a.id = ANY(CAST(:ids AS integer[]))
     """,
 }
 
@@ -203,7 +198,7 @@ def _pg_recent(session: Session, kind: HitKind, tsquery: str, params: dict, scop
         session.execute(text("SET LOCAL enable_indexscan TO DEFAULT"))
 
 
-def _pg_sql(kind: HitKind, tsquery: str, boost: bool = False) -> str:
+def _pg_ranked_sql(kind: HitKind, tsquery: str, boost: bool = False) -> str:
     """Rank the newest matches: a post's or comment's found by `_pg_recent` (:recent), a treaty
     article's (everyone's, a few thousand rows) by id."""
     extra = f"+ CASE WHEN to_tsvector('english', x.heading) @@ {tsquery} THEN :boost ELSE 0 END" if boost else ""
@@ -211,7 +206,7 @@ def _pg_sql(kind: HitKind, tsquery: str, boost: bool = False) -> str:
         recent = f"SELECT id FROM article WHERE search_vector @@ {tsquery} ORDER BY id DESC LIMIT :ranked"
     else:
         recent = "SELECT unnest(CAST(:recent AS integer[])) AS id"
-    return _PG[kind].format(q=tsquery, recent=recent, boost=extra)
+    return _PG_RANKED[kind].format(q=tsquery, recent=recent, boost=extra)
 
 
 def _pg_search(session: Session, terms: list[str], *, any_term: bool, limit: int, scope: int | None) -> list[SearchRow]:
@@ -228,10 +223,18 @@ def _pg_search(session: Session, terms: list[str], *, any_term: bool, limit: int
         params["t"] = " ".join(terms)
         tsquery = "plainto_tsquery('english', :t)"
     boost = asks_for_an_article(terms) and not any_term
-    hits: list[SearchRow] = []
-    for kind in _PG:
+    ranked: list[tuple[HitKind, int, float]] = []
+    for kind in _PG_RANKED:
         values = params if kind == ARTICLE else params | {"recent": _pg_recent(session, kind, tsquery, params, scope)}
-        hits += _rows(kind, session.execute(text(_pg_sql(kind, tsquery, boost and kind == ARTICLE)), values).all())
+        sql = _pg_ranked_sql(kind, tsquery, boost and kind == ARTICLE)
+        ranked += [(kind, row.id, float(row.score)) for row in session.execute(text(sql), values)]
+    ranked = sorted(ranked, key=lambda r: (-r[2], r[0], r[1]))[:limit]  # as the search service orders hits
+    scores = {(kind, hit_id): score for kind, hit_id, score in ranked}
+    hits: list[SearchRow] = []
+    for kind, sql in _PG_SHOWN.items():
+        if ids := [hit_id for k, hit_id, _ in ranked if k == kind]:
+            rows = session.execute(text(sql.format(q=tsquery)), params | {"ids": ids}).all()
+            hits += _rows(kind, [(row[0], scores[kind, row[0]], *row[1:]) for row in rows])
     return hits
 
 
