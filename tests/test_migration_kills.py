@@ -59,6 +59,8 @@ if os.environ.get("{STEPS_ENV}"):
     _steps = open(os.environ["{STEPS_ENV}"], "w", encoding="utf-8")
     _kill_at = int(os.environ.get("{KILL_ENV}") or 0)
     _signal = getattr(signal, os.environ.get("{SIGNAL_ENV}") or "SIGKILL")
+    if _signal == signal.SIGINT:  # Ctrl-C as in a terminal, also when started as a background job (SIGINT ignored)
+        signal.signal(signal.SIGINT, signal.default_int_handler)
     _count = 0
 
     def _step(kind, statement=""):

@@ -207,7 +207,11 @@ async def test_export_keeps_scopes_and_loads_back(servers, tmp_path):
 async def test_the_operator_sees_everything_and_can_ask_as_a_server(servers, monkeypatch, tmp_path):
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("DATABASE_URL", servers.db.url)
-    monkeypatch.setenv("COLUMNS", "200")  # rich folds long titles in a narrow terminal
+    from bot.cli._base import console  # noqa: PLC0415
+
+    # rich folds long titles in a narrow terminal; the console reads COLUMNS once, when it is made
+    # (by whichever test imported the CLI first), so its width is set here, and put back after
+    monkeypatch.setattr(console, "_width", 200)
     runner = CliRunner()
     everything = runner.invoke(app, ["posts"]).output
     assert "quokka" in everything and "Kim Jong" in everything

@@ -50,8 +50,6 @@ _TREATY_WORDS = re.compile(r"\b(treaty|treaties|convention|charter|covenant|pact
 TREATY_OPENING = 6  # lines (after provenance lines) that say whether a text reads as a treaty
 
 
-
-
 class _NotASource(ParseError):
     """Text that is no post file, feed or treaty text; `note` says so when a folder's file is skipped."""
 
