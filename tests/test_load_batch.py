@@ -230,3 +230,22 @@ def test_a_dead_parse_worker_loses_nothing(db, tmp_path, monkeypatch, caplog):
     assert report.summary() == "30 loaded, 0 updated, 0 unchanged, 0 failed"
     with db.session() as session:
         assert {p.title for p in list_posts(session, scope=None, limit=50)} == set(titles)
+
+
+def test_an_export_twice_in_one_batch_restores_its_discord_comments_once(db, tmp_path):
+    from sqlalchemy import func, select  # noqa: PLC0415
+
+    from bot.ingest.posts import DiscordIds  # noqa: PLC0415
+    from bot.models import Comment  # noqa: PLC0415
+
+    said = ParsedComment(author="Mina", text="Seen from Busan.", posted_at=dt.datetime(2024, 6, 2, 9, 30, tzinfo=dt.timezone.utc),
+                         discord=DiscordIds(guild_id=42, user_id=7))  # no message id: nothing else tells the copies apart
+    post = ParsedPost(date=dt.date(2024, 6, 1), title="Ports", headline=None, source="RT", body=BODY, truncated=False,
+                      comments=[ParsedComment(author="Anonymous", text="First."), said], declared_comments=2)
+    for name in ("a.txt", "b.txt"):  # the same export saved twice in one folder
+        (tmp_path / name).write_text(format_post(post), encoding="utf-8")
+    report = load(db, sources=[str(tmp_path)], now=NOW)
+    assert report.summary() == "1 loaded, 0 updated, 1 unchanged, 0 failed"
+    with db.session() as session:
+        origins = session.execute(select(Comment.origin, func.count()).group_by(Comment.origin).order_by(Comment.origin)).all()
+    assert [tuple(r) for r in origins] == [("discord", 1), ("post", 1)]

@@ -142,16 +142,20 @@ def _store_posts(session: Session, batch: list[_Piece], options: _Options) -> li
             restored.append(discord)
     outcome = upsert_posts(session, rows=rows, now=options.now)
     comments: list[DiscordComment] = []
+    signatures: dict[int, set[tuple]] = {}  # per post: what is stored, and what the batch restores before
     for (_, post_id), wanted in zip(outcome, restored):
         if wanted:  # a reloaded export: the comments it restores may be stored already
-            stored = discord_signatures(session, post_id=post_id)
+            if post_id not in signatures:
+                signatures[post_id] = discord_signatures(session, post_id=post_id)
+            stored = signatures[post_id]
+            new = [c for c in wanted if (c.author, c.text, c.posted_at) not in stored]
+            stored.update((c.author, c.text, c.posted_at) for c in new)
             comments += [
                 DiscordComment(
                     author=c.author, text=c.text, posted_at=c.posted_at or options.now, guild_id=c.discord.guild_id,
                     user_id=c.discord.user_id, message_id=c.discord.message_id, post_id=post_id,
                 )
-                for c in wanted
-                if (c.author, c.text, c.posted_at) not in stored
+                for c in new
             ]
     add_comments(session, comments=comments, now=options.now)
     per_piece, start = [], 0
