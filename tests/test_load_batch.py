@@ -208,23 +208,23 @@ def test_posts_parsed_in_workers_are_stored_as_parsed_here(tmp_path, monkeypatch
     here.dispose(), there.dispose()
 
 
-def _dies_on_file_7(sources, names):
+def _dies_on_file_7(sources, names=None):
     import os  # noqa: PLC0415
 
-    if any(source.name.endswith("007.txt") for source in sources):
-        os._exit(1)  # as a worker killed by the kernel
-    return _real_parse_ahead(sources, names)
+    if names is not None and any(source.name.endswith("007.txt") for source in sources):
+        os._exit(1)  # a worker's task (it has the names), killed as by the kernel
+    return _real_parse_chunk(sources, names)
 
 
-_real_parse_ahead = sources_module._parse_ahead
-_dies_on_file_7.__module__, _dies_on_file_7.__qualname__ = sources_module.__name__, "_parse_ahead"  # what the pool sends by name
+_real_parse_chunk = sources_module._parse_chunk
+_dies_on_file_7.__module__, _dies_on_file_7.__qualname__ = sources_module.__name__, "_parse_chunk"  # what the pool sends by name
 
 
 def test_a_dead_parse_worker_loses_nothing(db, tmp_path, monkeypatch, caplog):
     titles = write_posts(tmp_path, 30)
     monkeypatch.setattr(sources_module, "PARALLEL_FROM", 10)
     monkeypatch.setattr(sources_module, "PARSE_CHUNK", 2)
-    monkeypatch.setattr(sources_module, "_parse_ahead", _dies_on_file_7)  # the forked workers run this module as it is now
+    monkeypatch.setattr(sources_module, "_parse_chunk", _dies_on_file_7)  # the forked workers run this module as it is now
     report = load(db, sources=[str(tmp_path)], now=NOW, workers=2)
     assert "a parse worker died; parsing the remaining sources in this process" in caplog.messages
     assert report.summary() == "30 loaded, 0 updated, 0 unchanged, 0 failed"

@@ -65,12 +65,12 @@ def measure(ctx: Context, n: int, directory: Path, url: str, backend: str) -> li
     # The loader's own account (LoadReport.seconds): reading and parsing is CPU time in the parse
     # workers (it overlaps storing); the rest is this process's wall time.
     stages = report.seconds
-    store_seconds = [stages["storing (in all)"]]
+    storing = stages["storing (in all)"]
     posts, quotes = stages["storing posts and their search index"], stages["finding and storing quotes"]
-    other = total - store_seconds[0]
+    other = total - storing
     per_stage = (f"read + parse {stages['read and parse']:.1f} s CPU in {PARSE_WORKERS} workers (waited for them "
                  f"{stages.get('waiting for parsers', 0.0):.1f} s), store posts + search index {posts:.1f} s, quotes {quotes:.1f} s, "
-                 f"commits and the rest of storing {store_seconds[0] - posts - quotes:.1f} s, other {other:.1f} s")
+                 f"commits and the rest of storing {storing - posts - quotes:.1f} s, other {other:.1f} s")
     baseline = baseline_insert(n, ctx.seed, backend, ctx.postgres_admin_url)
     size = f"{fmt_count(n)} posts / {fmt_count(comments)} comments"
     rate = n / total
@@ -84,8 +84,8 @@ def measure(ctx: Context, n: int, directory: Path, url: str, backend: str) -> li
             "posts/s",
             f">= {TARGET_RATE:,.0f} posts/s",
             rate >= TARGET_RATE,
-            note=f"{total:.1f} s total, {store_seconds[0]:.1f} s storing; {per_stage}",
-            extra={"seconds": total, "store_seconds": store_seconds[0], "stages": dict(stages)},
+            note=f"{total:.1f} s total, {storing:.1f} s storing; {per_stage}",
+            extra={"seconds": total, "store_seconds": storing, "stages": dict(stages)},
         ),
         Row(
             "load",

@@ -6,7 +6,6 @@ store because `parse_post(format_post(p)) == p` for every post (tests/test_inges
 
 from __future__ import annotations
 
-import datetime as dt
 import re
 import unicodedata
 

@@ -31,7 +31,7 @@ from bot.errors import UserFacingError
 from bot.models import LIBRARY
 from bot.services.views import HitKind, SearchHit, Snippet
 from bot.store import discussion, posts
-from bot.store.search import MATCH_START, MATCH_STOP, SearchRow, search_rows
+from bot.store.search import MATCH_START, MATCH_STOP, SearchRow, hit_order, search_rows
 
 MAX_TERMS = 16  # words of a query that are used; more only slow the query down
 MAX_TERM_LENGTH = 64
@@ -123,7 +123,7 @@ def search(db: Database, *, query: str, scope: int | None, limit: int = DEFAULT_
         rows = search_rows(session, terms=terms, any_term=False, limit=limit, scope=scope)
         if not rows and len(terms) > 1:
             rows = search_rows(session, terms=terms, any_term=True, limit=limit, scope=scope)
-        rows.sort(key=lambda r: (-r.score, r.kind, r.id))
+        rows.sort(key=lambda r: hit_order(r.kind, r.id, r.score))
         rows = rows[:limit]
         post_ids = sorted({r.post_id for r in rows if r.post_id is not None})
         links, times = posts.hit_details(session, post_ids=post_ids, comment_ids=[r.id for r in rows if r.kind == HitKind.COMMENT])

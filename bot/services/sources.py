@@ -215,13 +215,14 @@ def _treaty_or_raise(text: str, post_error: ParseError) -> ParsedTreaty:
         raise post_error from None
 
 
-def _parse_ahead(sources: list[Source], names: tuple[TreatyName, ...]) -> tuple[list[ParsedSource], float]:
-    """A parse worker's task: read and parse the sources, find their posts' references with `names`;
-    returns them with the CPU seconds it took."""
+def _parse_chunk(sources: list[Source], names: tuple[TreatyName, ...] | None = None) -> tuple[list[ParsedSource], float]:
+    """Read and parse the sources; with `names` (a parse worker's task) also find their posts'
+    references with those treaty names. Returns them with the CPU seconds it took."""
     started = time.process_time()
     items = [parse_source(source) for source in sources]
-    for item in items:
-        item.ahead = [find_ahead(p.body, [c.text for c in p.comments], names) for p in item.posts]
+    if names is not None:
+        for item in items:
+            item.ahead = [find_ahead(p.body, [c.text for c in p.comments], names) for p in item.posts]
     return items, time.process_time() - started
 
 
@@ -241,7 +242,7 @@ def parsed_sources(sources: list[Source], names: Callable[[], tuple[TreatyName, 
 
     def submit() -> None:
         if (chunk := next(pieces, None)) is not None:
-            in_flight.append((chunk, pool.submit(_parse_ahead, chunk, names()) if pool else None))
+            in_flight.append((chunk, pool.submit(_parse_chunk, chunk, names()) if pool else None))
 
     try:
         for _ in range(PARSE_AHEAD if pool else 1):
@@ -251,7 +252,7 @@ def parsed_sources(sources: list[Source], names: Callable[[], tuple[TreatyName, 
             started = time.perf_counter()
             try:
                 if future is None:
-                    items, cpu = _parse_here(chunk)
+                    items, cpu = _parse_chunk(chunk)
                 else:
                     items, cpu = future.result()
                     seconds["waiting for parsers"] += time.perf_counter() - started
@@ -260,15 +261,10 @@ def parsed_sources(sources: list[Source], names: Callable[[], tuple[TreatyName, 
                 pool.shutdown(wait=False, cancel_futures=True)
                 pool = None
                 in_flight = deque((c, None) for c, _ in in_flight)
-                items, cpu = _parse_here(chunk)
+                items, cpu = _parse_chunk(chunk)
             seconds["read and parse"] += cpu
             submit()
             yield from items
     finally:
         if pool:
             pool.shutdown(wait=False, cancel_futures=True)
-
-
-def _parse_here(sources: list[Source]) -> tuple[list[ParsedSource], float]:
-    started = time.process_time()
-    return [parse_source(source) for source in sources], time.process_time() - started

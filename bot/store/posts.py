@@ -184,7 +184,7 @@ _INSERT_COMMENT = insert(Comment.__table__)
 
 
 def upsert_posts(session: Session, *, rows: list[PostRow], now: dt.datetime) -> list[tuple[LoadStatus, int]]:
-    """Store posts in order, each as `upsert_post` would one after the other; returns (status, post id) of each.
+    """Store posts as if one after the other, in one go; returns (status, post id) of each.
 
     Each is inserted into its scope, updates an edited one in place, or leaves an identical one
     alone: a post identical to one the scope can see already (the library's, or its own) is

@@ -58,6 +58,11 @@ class SearchRow:
     article: str | None = None  # an article's label ("4", "IV")
 
 
+def hit_order(kind: HitKind, hit_id: int, score: float) -> tuple:
+    """How hits of every kind are ordered together: best score first, ties by kind and id."""
+    return -score, kind, hit_id
+
+
 # --------------------------------------------------------------------------- SQLite (FTS5)
 
 # Rank in a subquery (bm25 only, bounded by LIMIT), then make snippets for those rows alone.
@@ -154,7 +159,7 @@ _PG_RANKED = {kind: f"""
         FROM ({{recent}}) AS recent JOIN {kind} AS x ON x.id = recent.id
         ORDER BY score DESC LIMIT :limit
     """ for kind in (POST, COMMENT, ARTICLE)}
-# Snippets (ts_headline, ~0.3 ms a body) only for the hits shown: the best `limit` of all kinds together.
+# Snippets (ts_headline, the costliest step per row) only for the hits shown: the best `limit` of all kinds together.
 _PG_SHOWN = {
     POST: """
         SELECT p.id, p.title, ts_headline('english', p.title, {q}, :title_options), ts_headline('english', p.body, {q}, :options),
@@ -228,7 +233,7 @@ def _pg_search(session: Session, terms: list[str], *, any_term: bool, limit: int
         values = params if kind == ARTICLE else params | {"recent": _pg_recent(session, kind, tsquery, params, scope)}
         sql = _pg_ranked_sql(kind, tsquery, boost and kind == ARTICLE)
         ranked += [(kind, row.id, float(row.score)) for row in session.execute(text(sql), values)]
-    ranked = sorted(ranked, key=lambda r: (-r[2], r[0], r[1]))[:limit]  # as the search service orders hits
+    ranked = sorted(ranked, key=lambda r: hit_order(*r))[:limit]  # snippets only for these
     scores = {(kind, hit_id): score for kind, hit_id, score in ranked}
     hits: list[SearchRow] = []
     for kind, sql in _PG_SHOWN.items():
