@@ -235,8 +235,7 @@ def post_thread(db: Database, *, post_id: int, guild_id: int) -> ThreadRef | Non
 def discussion_card(db: Database, *, post_id: int, guild_id: int) -> tuple[PostCard, CollectMode]:
     """The post's card for its new thread, and whether the server saves thread messages (CPU: call via `db.call`)."""
     with db.session() as session:
-        visible = posts.post_ref(session, post_id=post_id, scope=guild_id) is not None
-        found = cards(session, post_ids=[post_id], scope=guild_id) if visible else []
+        found = cards(session, post_ids=[post_id], scope=guild_id)
         mode = discussion.collect_mode(session, guild_id=guild_id)
     if not found:
         raise UserFacingError("That post no longer exists.")

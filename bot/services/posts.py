@@ -42,10 +42,10 @@ class AmbiguousPost(UserFacingError):
 def cards(session: Session, *, post_ids: list[int], scope: int | None) -> list[PostCard]:
     """The cards of these posts as the viewer sees them (its comments, its thread), in the order given.
 
-    Posts gone meanwhile are left out. Summarising is CPU work: run the use case that calls this
+    Posts gone meanwhile, and posts the viewer does not see, are left out. Summarising is CPU work: run the use case that calls this
     through `Database.call`.
     """
-    found = posts.get_posts(session, post_ids=post_ids)
+    found = posts.get_posts(session, post_ids=post_ids, scope=scope)
     ids = [i for i in post_ids if i in found]
     stats = posts.comment_stats(session, post_ids=ids, scope=scope)
     cited = treaties.quoted_articles(session, post_ids=ids)
@@ -78,8 +78,7 @@ def cards(session: Session, *, post_ids: list[int], scope: int | None) -> list[P
 def show_post(db: Database, *, post_id: int, scope: int | None) -> PostCard:
     """What /post show tells of a post the viewer sees."""
     with db.session() as session:
-        visible = posts.post_ref(session, post_id=post_id, scope=scope) is not None
-        found = cards(session, post_ids=[post_id], scope=scope) if visible else []
+        found = cards(session, post_ids=[post_id], scope=scope)
     if not found:
         raise UserFacingError("That post no longer exists.")
     return found[0]

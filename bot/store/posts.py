@@ -352,12 +352,10 @@ def get_post(session: Session, *, post_id: int, scope: int | None, with_comments
     return _post(post, tuple(post_comments(session, post_id=post_id, scope=scope)) if with_comments else ())
 
 
-def get_posts(session: Session, *, post_ids: list[int]) -> dict[int, StoredPost]:
-    """The posts (without comments) that still exist among `post_ids`."""
-    found: dict[int, StoredPost] = {}
-    for chunk in chunks(post_ids):
-        found.update((p.id, _post(p)) for p in session.execute(select(*_POST_COLUMNS).where(Post.id.in_(chunk))))
-    return found
+def get_posts(session: Session, *, post_ids: list[int], scope: int | None) -> dict[int, StoredPost]:
+    """The posts (without comments) among `post_ids` that still exist and the viewer sees."""
+    batches = (session.execute(select(*_POST_COLUMNS).where(Post.id.in_(chunk), visible(Post.scope, scope))) for chunk in chunks(post_ids))
+    return {p.id: _post(p) for rows in batches for p in rows}
 
 
 def existing_posts(session: Session, *, post_ids: list[int]) -> set[int]:

@@ -18,7 +18,7 @@ import datetime as dt
 from dataclasses import dataclass
 from enum import StrEnum
 
-from sqlalchemy import text
+from sqlalchemy import bindparam, text
 from sqlmodel import Session
 
 from bot.models import LIBRARY
@@ -65,42 +65,33 @@ def hit_order(kind: HitKind, hit_id: int, score: float) -> tuple:
 
 # --------------------------------------------------------------------------- SQLite (FTS5)
 
-# Rank in a subquery (bm25 only, bounded by LIMIT), then make snippets for those rows alone.
-# Only the newest RANKED_PER_KIND matches are ranked: rowids grow with time, and FTS5 walks them
-# newest first cheaply, while bm25 over every match of a common word costs ~1 µs a row.
+# Rank (bm25 only, bounded by LIMIT), then make snippets only for the hits shown. Only the newest
+# RANKED_PER_KIND matches are ranked: rowids grow with time, and FTS5 walks them newest first
+# cheaply, while bm25 over every match of a common word costs ~1 µs a row.
 # Posts and comments carry their scope as an indexed token (migration 0005), so the viewer's
 # filter is part of the MATCH (:qs) and the newest matches are the newest the viewer sees.
 _FLOOR = "coalesce((SELECT rowid FROM {fts} WHERE {fts} MATCH {match} ORDER BY rowid DESC LIMIT 1 OFFSET :ranked), 0)"
-_SQLITE = {
+_SQLITE_RANKED = {
+    POST: "SELECT rowid, -bm25(post_fts, 4.0, 1.0, 0.0) AS score FROM post_fts WHERE post_fts MATCH :qs AND rowid >= {floor}",
+    COMMENT: "SELECT rowid, -bm25(comment_fts, 1.0, 0.0) AS score FROM comment_fts WHERE comment_fts MATCH :qs AND rowid >= {floor}",
+    ARTICLE: "SELECT rowid, -bm25(article_fts, 4.0, 1.0) {boost} AS score FROM article_fts WHERE article_fts MATCH :q AND rowid >= {floor}",
+}
+# The shown rows' ids are known to be the viewer's: their snippets match the words alone (:q).
+_SQLITE_SHOWN = {
     POST: """
-        SELECT p.id, top.score, p.title, highlight(post_fts, 0, :start, :stop), snippet(post_fts, 1, :start, :stop, '…', :words),
+        SELECT p.id, p.title, highlight(post_fts, 0, :start, :stop), snippet(post_fts, 1, :start, :stop, '…', :words),
                p.id, p.date, NULL, NULL
-        FROM (SELECT rowid AS id, -bm25(post_fts, 4.0, 1.0, 0.0) AS score FROM post_fts WHERE post_fts MATCH :qs AND rowid >= {floor}
-              ORDER BY bm25(post_fts, 4.0, 1.0, 0.0) LIMIT :limit) AS top
-        JOIN post_fts ON post_fts.rowid = top.id
-        JOIN post AS p ON p.id = top.id
-        WHERE post_fts MATCH :qs
+        FROM post_fts JOIN post AS p ON p.id = post_fts.rowid WHERE post_fts MATCH :q AND post_fts.rowid IN :ids
     """,
     COMMENT: """
-        SELECT c.id, top.score, p.title, NULL, snippet(comment_fts, 0, :start, :stop, '…', :words),
-               p.id, p.date, c.author, NULL
-        FROM (SELECT rowid AS id, -bm25(comment_fts, 1.0, 0.0) AS score FROM comment_fts WHERE comment_fts MATCH :qs AND rowid >= {floor}
-              ORDER BY bm25(comment_fts, 1.0, 0.0) LIMIT :limit) AS top
-        JOIN comment_fts ON comment_fts.rowid = top.id
-        JOIN comment AS c ON c.id = top.id
-        JOIN post AS p ON p.id = c.post_id
-        WHERE comment_fts MATCH :qs
+        SELECT c.id, p.title, NULL, snippet(comment_fts, 0, :start, :stop, '…', :words), p.id, p.date, c.author, NULL
+        FROM comment_fts JOIN comment AS c ON c.id = comment_fts.rowid JOIN post AS p ON p.id = c.post_id
+        WHERE comment_fts MATCH :q AND comment_fts.rowid IN :ids
     """,
     ARTICLE: """
-        SELECT a.id, top.score, t.name, NULL, snippet(article_fts, 1, :start, :stop, '…', :words),
-               NULL, NULL, NULL, a.label
-        FROM (SELECT rowid AS id, -bm25(article_fts, 4.0, 1.0) {boost} AS score FROM article_fts
-              WHERE article_fts MATCH :q AND rowid >= {floor}
-              ORDER BY score DESC LIMIT :limit) AS top
-        JOIN article_fts ON article_fts.rowid = top.id
-        JOIN article AS a ON a.id = top.id
-        JOIN treaty AS t ON t.id = a.treaty_id
-        WHERE article_fts MATCH :q
+        SELECT a.id, t.name, NULL, snippet(article_fts, 1, :start, :stop, '…', :words), NULL, NULL, NULL, a.label
+        FROM article_fts JOIN article AS a ON a.id = article_fts.rowid JOIN treaty AS t ON t.id = a.treaty_id
+        WHERE article_fts MATCH :q AND article_fts.rowid IN :ids
     """,
 }
 
@@ -108,10 +99,10 @@ _SQLITE = {
 _SQLITE_BOOST = "+ CASE WHEN rowid IN (SELECT rowid FROM article_fts WHERE article_fts MATCH :qh) THEN :boost ELSE 0 END"
 
 
-def _sqlite_sql(kind: str, boost: bool) -> str:
+def _sqlite_ranked_sql(kind: HitKind, boost: bool) -> str:
     match = ":q" if kind == ARTICLE else ":qs"
-    sql = _SQLITE[kind].replace("{floor}", _FLOOR.format(fts=f"{kind}_fts", match=match))
-    return sql.replace("{boost}", _SQLITE_BOOST if boost else "")
+    sql = _SQLITE_RANKED[kind].replace("{floor}", _FLOOR.format(fts=f"{kind}_fts", match=match))
+    return sql.replace("{boost}", _SQLITE_BOOST if boost else "") + " ORDER BY score DESC LIMIT :limit"
 
 
 def asks_for_an_article(terms: list[str]) -> bool:
@@ -138,7 +129,20 @@ def _sqlite_search(session: Session, terms: list[str], *, any_term: bool, limit:
         "q": query, "qs": _fts5_scoped(query, scope), "start": _START, "stop": _STOP, "words": SNIPPET_WORDS,
         "limit": limit, "ranked": RANKED_PER_KIND - 1, "qh": f"heading : ({query})", "boost": HEADING_BOOST,
     }
-    return [hit for kind in _SQLITE for hit in _rows(kind, session.execute(text(_sqlite_sql(kind, boost)), params).all())]
+    ranked = [(kind, row[0], float(row[1])) for kind in _SQLITE_RANKED for row in session.execute(text(_sqlite_ranked_sql(kind, boost)), params)]
+    return _shown(session, ranked, _SQLITE_SHOWN, params, limit=limit)
+
+
+def _shown(session: Session, ranked: list[tuple[HitKind, int, float]], sql: dict[HitKind, str], params: dict, *, limit: int) -> list[SearchRow]:
+    """The best `limit` of every kind's ranked hits, with their snippets (the costliest step per row, so only for these)."""
+    ranked = sorted(ranked, key=lambda r: hit_order(*r))[:limit]
+    scores = {(kind, hit_id): score for kind, hit_id, score in ranked}
+    hits: list[SearchRow] = []
+    for kind, shown in sql.items():
+        if ids := [hit_id for k, hit_id, _ in ranked if k == kind]:
+            rows = session.execute(text(shown).bindparams(bindparam("ids", expanding=True)), params | {"ids": ids}).all()
+            hits += _rows(kind, [(row[0], scores[kind, row[0]], *row[1:]) for row in rows])
+    return hits
 
 
 # --------------------------------------------------------------------------- PostgreSQL (tsvector)
@@ -159,20 +163,20 @@ _PG_RANKED = {kind: f"""
         FROM ({{recent}}) AS recent JOIN {kind} AS x ON x.id = recent.id
         ORDER BY score DESC LIMIT :limit
     """ for kind in (POST, COMMENT, ARTICLE)}
-# Snippets (ts_headline, the costliest step per row) only for the hits shown: the best `limit` of all kinds together.
+# Snippets (ts_headline) only for the hits shown, as on SQLite.
 _PG_SHOWN = {
     POST: """
         SELECT p.id, p.title, ts_headline('english', p.title, {q}, :title_options), ts_headline('english', p.body, {q}, :options),
                p.id, p.date, NULL, NULL
-        FROM post AS p WHERE p.id = ANY(CAST(:ids AS integer[]))
+        FROM post AS p WHERE p.id IN :ids
     """,
     COMMENT: """
         SELECT c.id, p.title, NULL, ts_headline('english', c.text, {q}, :options), p.id, p.date, c.author, NULL
-        FROM comment AS c JOIN post AS p ON p.id = c.post_id WHERE c.id = ANY(CAST(:ids AS integer[]))
+        FROM comment AS c JOIN post AS p ON p.id = c.post_id WHERE c.id IN :ids
     """,
     ARTICLE: """
         SELECT a.id, t.name, NULL, ts_headline('english', a.text, {q}, :options), NULL, NULL, NULL, a.label
-        FROM article AS a JOIN treaty AS t ON t.id = a.treaty_id WHERE a.id = ANY(CAST(:ids AS integer[]))
+        FROM article AS a JOIN treaty AS t ON t.id = a.treaty_id WHERE a.id IN :ids
     """,
 }
 
@@ -233,14 +237,8 @@ def _pg_search(session: Session, terms: list[str], *, any_term: bool, limit: int
         values = params if kind == ARTICLE else params | {"recent": _pg_recent(session, kind, tsquery, params, scope)}
         sql = _pg_ranked_sql(kind, tsquery, boost and kind == ARTICLE)
         ranked += [(kind, row.id, float(row.score)) for row in session.execute(text(sql), values)]
-    ranked = sorted(ranked, key=lambda r: hit_order(*r))[:limit]  # snippets only for these
-    scores = {(kind, hit_id): score for kind, hit_id, score in ranked}
-    hits: list[SearchRow] = []
-    for kind, sql in _PG_SHOWN.items():
-        if ids := [hit_id for k, hit_id, _ in ranked if k == kind]:
-            rows = session.execute(text(sql.format(q=tsquery)), params | {"ids": ids}).all()
-            hits += _rows(kind, [(row[0], scores[kind, row[0]], *row[1:]) for row in rows])
-    return hits
+    shown = {kind: sql.format(q=tsquery) for kind, sql in _PG_SHOWN.items()}
+    return _shown(session, ranked, shown, params, limit=limit)
 
 
 def _rows(kind: HitKind, rows) -> list[SearchRow]:
@@ -262,6 +260,6 @@ def _rows(kind: HitKind, rows) -> list[SearchRow]:
 
 
 def search_rows(session: Session, *, terms: list[str], any_term: bool, limit: int, scope: int | None) -> list[SearchRow]:
-    """The best `limit` matches of each kind the viewer sees for these words (all of them, or any with `any_term`)."""
+    """The best `limit` matches of all kinds the viewer sees for these words (all of them, or any with `any_term`)."""
     run = _pg_search if session.get_bind().dialect.name == "postgresql" else _sqlite_search
     return run(session, terms, any_term=any_term, limit=limit, scope=scope)
