@@ -217,3 +217,12 @@ def test_a_common_word_ranks_only_its_newest_matches(db, monkeypatch):
     hits = search(db, scope=None, query="herring")
     assert [h.kind for h in hits] == [POST] * 3
     assert {h.id for h in hits} == set(newer[-3:])
+
+
+def test_equally_good_matches_beyond_the_limit_are_cut_as_they_are_ordered(db):
+    """Hits of one score are ordered by id (hit_order); the `limit` shown are the first of that order, the same every time."""
+    ids = [add(db, f"Report {n:02d}", "Sanctions were extended for another year.") for n in range(40)]
+    hits = search(db, scope=None, query="sanctions", limit=10)
+    scores = {h.score for h in hits if h.kind == POST}
+    assert len(scores) == 1  # forty equally good post matches, ten shown
+    assert [h.id for h in hits] == ids[:10]
