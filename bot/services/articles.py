@@ -96,10 +96,11 @@ def _the(name: str) -> str:
 
 def _treaties(session: Session) -> dict[int, _Known]:
     """Every stored treaty, with the catalog's aliases among its names; articles and citations not yet read."""
-    every = {t.name: (t.name, *t.aliases) for t in treaty_names(session)}
+    stored = treaties.stored_treaties(session)
+    every = {t.name: (t.name, *t.aliases) for t in treaty_names(session, stored)}
     return {
         t.id: _Known(id=t.id, name=t.name, title=t.title, has_text=t.has_text, aliases=t.aliases, names=every.get(t.name, (t.name,)))
-        for t in treaties.stored_treaties(session).values()
+        for t in stored.values()
     }
 
 

@@ -39,9 +39,9 @@ from bot.store.treaties import ArticleRow, QuoteRow
 log = logging.getLogger(__name__)
 
 
-def treaty_names(session: Session) -> list[TreatyName]:
-    """The catalog's treaties plus those in the store, with every alias either knows."""
-    stored = {t.name: t.aliases for t in treaties.stored_treaties(session).values()}
+def treaty_names(session: Session, stored: dict[int, treaties.StoredTreaty] | None = None) -> list[TreatyName]:
+    """The catalog's treaties plus those in the store (`stored`, when the caller has read them), with every alias either knows."""
+    stored = {t.name: t.aliases for t in (stored if stored is not None else treaties.stored_treaties(session)).values()}
     names = [TreatyName(name=t.name, aliases=tuple(dict.fromkeys([*t.aliases, *stored.pop(t.name, ())]))) for t in known_treaties()]
     return names + [TreatyName(name=name, aliases=aliases) for name, aliases in stored.items()]
 
