@@ -42,8 +42,8 @@ class AmbiguousPost(UserFacingError):
 def cards(session: Session, *, post_ids: list[int], scope: int | None) -> list[PostCard]:
     """The cards of these posts as the viewer sees them (its comments, its thread), in the order given.
 
-    Posts gone meanwhile, and posts the viewer does not see, are left out. Summarising is CPU work: run the use case that calls this
-    through `Database.call`.
+    Posts gone meanwhile, and posts the viewer does not see, are left out. Summarising is CPU work:
+    run the use case that calls this through `Database.call`.
     """
     found = posts.get_posts(session, post_ids=post_ids, scope=scope)
     ids = [i for i in post_ids if i in found]

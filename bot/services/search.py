@@ -123,8 +123,7 @@ def search(db: Database, *, query: str, scope: int | None, limit: int = DEFAULT_
         rows = search_rows(session, terms=terms, any_term=False, limit=limit, scope=scope)
         if not rows and len(terms) > 1:
             rows = search_rows(session, terms=terms, any_term=True, limit=limit, scope=scope)
-        rows.sort(key=lambda r: hit_order(r.kind, r.id, r.score))
-        rows = rows[:limit]
+        rows.sort(key=lambda r: hit_order(r.kind, r.id, r.score))  # search_rows gives the best `limit`, by kind
         post_ids = sorted({r.post_id for r in rows if r.post_id is not None})
         links, times = posts.hit_details(session, post_ids=post_ids, comment_ids=[r.id for r in rows if r.kind == HitKind.COMMENT])
         threads = discussion.threads_of(session, guild_id=scope, post_ids=post_ids) if scope not in (None, LIBRARY) else {}

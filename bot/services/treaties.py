@@ -41,9 +41,9 @@ log = logging.getLogger(__name__)
 
 def treaty_names(session: Session, stored: dict[int, treaties.StoredTreaty] | None = None) -> list[TreatyName]:
     """The catalog's treaties plus those in the store (`stored`, when the caller has read them), with every alias either knows."""
-    stored = {t.name: t.aliases for t in (stored if stored is not None else treaties.stored_treaties(session)).values()}
-    names = [TreatyName(name=t.name, aliases=tuple(dict.fromkeys([*t.aliases, *stored.pop(t.name, ())]))) for t in known_treaties()]
-    return names + [TreatyName(name=name, aliases=aliases) for name, aliases in stored.items()]
+    in_store = {t.name: t.aliases for t in (stored if stored is not None else treaties.stored_treaties(session)).values()}
+    names = [TreatyName(name=t.name, aliases=tuple(dict.fromkeys([*t.aliases, *in_store.pop(t.name, ())]))) for t in known_treaties()]
+    return names + [TreatyName(name=name, aliases=aliases) for name, aliases in in_store.items()]
 
 
 def find_references(text: str, treaties_known: list[TreatyName] | None = None) -> list[FoundReference]:
