@@ -49,6 +49,7 @@ COMMAND_IDS_KEY = "command_ids"  # {name: id} of the synced top-level commands, 
 EXTENSIONS = ("cogs.articles", "cogs.posts", "cogs.discussion", "cogs.digest", "cogs.feeds", "cogs.help")
 SHUTDOWN_GRACE = 20.0  # seconds that commands and loop ticks in flight get to finish at shutdown
 STARTED = "postbot_started"  # Interaction.extras key: when the command arrived (perf_counter)
+RECEIVED = "postbot_received"  # Interaction.extras key: the event loop's time then (cogs/_ui.answer_soon defers by it)
 # What the bot needs in a server (the invite asks for exactly this): read and post in channels and
 # threads, open a post's thread, embeds for cards and digests, history for threads, files for /export.
 INVITE_PERMISSIONS = discord.Permissions(
@@ -100,6 +101,7 @@ class PostBotTree(app_commands.CommandTree):
                 await send_ephemeral(interaction, RESTARTING)
                 return False
             interaction.extras[STARTED] = time.perf_counter()
+            interaction.extras[RECEIVED] = asyncio.get_running_loop().time()
         answering_user()  # what the command sends never queues behind bulk sends (bot/pacing.py)
         bot.keep_until_done(asyncio.current_task())
         return True

@@ -1,20 +1,53 @@
-"""Views the cogs share: a paginator over a page source, a confirmation, a post picker.
+"""How the cogs answer: quickly in one request, or deferred when the work is slow; and the views
+they share: a paginator over a page source, a confirmation, a post picker.
 
 Only the member who ran the command can use their buttons, and every view expires.
 """
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable, Callable, Sequence
+from typing import TypeVar
 
 import discord
 
+from bot.client import RECEIVED
 from bot.errors import UserFacingError
 from bot.render import NO_MENTIONS, post_label
 from bot.services.views import PostRef
 
 Page = list[discord.Embed]
 TIMEOUT = 180.0  # seconds of inactivity before the buttons disable
+ANSWER_WITHIN = 2.0  # seconds of work before a command's answer is deferred (Discord wants one within 3)
+T = TypeVar("T")
+
+
+async def answer_soon(interaction: discord.Interaction, work: Awaitable[T]) -> T:
+    """What `work` gives; if it is not done ANSWER_WITHIN after the command arrived (a busy database;
+    resolving its options counts too), the interaction is deferred first ("thinking...", public). A
+    quick answer is then one request, not a deferral and a followup, and a slow one still meets
+    Discord's 3 seconds."""
+    loop = asyncio.get_running_loop()
+    left = interaction.extras.get(RECEIVED, loop.time()) + ANSWER_WITHIN - loop.time()
+    task = asyncio.ensure_future(work)
+    try:
+        done, _ = await asyncio.wait({task}, timeout=max(left, 0))
+    except asyncio.CancelledError:
+        task.cancel()
+        raise
+    if not done and not interaction.response.is_done():
+        await interaction.response.defer(thinking=True)
+    return await task
+
+
+async def reply(interaction: discord.Interaction, **message) -> discord.InteractionMessage | discord.WebhookMessage | None:
+    """Answer the interaction, or follow it up when it was deferred; the message sent. (After a public
+    deferral Discord shows the followup publicly, `ephemeral` or not.)"""
+    if interaction.response.is_done():
+        return await interaction.followup.send(wait=True, **message)
+    callback = await interaction.response.send_message(**message)
+    return callback.resource if isinstance(callback.resource, discord.InteractionMessage) else None
 
 
 class PageSource:
@@ -102,12 +135,8 @@ class Paginator(OwnedView):
     async def send(self, interaction: discord.Interaction, *, ephemeral: bool = False) -> None:
         """Answer (or follow up a deferred) interaction with the first page; no buttons for one page."""
         view = self if self.source.count > 1 else discord.utils.MISSING
-        kwargs = {"embeds": await self.source.page(0), "ephemeral": ephemeral, "allowed_mentions": NO_MENTIONS}
-        if interaction.response.is_done():
-            self.message = await interaction.followup.send(view=view, wait=True, **kwargs)
-        else:
-            await interaction.response.send_message(view=view, **kwargs)
-            self.message = await interaction.original_response()
+        page = await self.source.page(0)
+        self.message = await reply(interaction, embeds=page, view=view, ephemeral=ephemeral, allowed_mentions=NO_MENTIONS)
         if self.source.count <= 1:
             self.stop()
 

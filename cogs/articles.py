@@ -24,7 +24,7 @@ from bot.render.articles import answers_pages, article_card, articles_pages
 from bot.services import articles, chat_references
 from bot.services.views import ArticleAnswer
 from cogs._options import scope_of, treaty_autocomplete
-from cogs._ui import Paginator
+from cogs._ui import Paginator, answer_soon
 
 log = logging.getLogger(__name__)
 
@@ -68,7 +68,7 @@ class Articles(commands.Cog):
     )
     async def article(self, interaction: discord.Interaction, number: app_commands.Range[str, 1, 40], treaty: str | None = None) -> None:
         """Quote a treaty article (or each of a range): its text, the treaty, and the posts that cite it."""
-        found = await self.db.call(articles.quote_articles, query=number, treaty=treaty, scope=scope_of(interaction))
+        found = await answer_soon(interaction, self.db.call(articles.quote_articles, query=number, treaty=treaty, scope=scope_of(interaction)))
         await Paginator(answers_pages(found), owner_id=interaction.user.id).send(interaction)
 
     @article.autocomplete("treaty")
@@ -91,7 +91,7 @@ class Articles(commands.Cog):
     @app_commands.autocomplete(treaty=treaty_autocomplete)
     async def articles(self, interaction: discord.Interaction, treaty: str | None = None) -> None:
         """List the treaties known and their articles."""
-        known = await self.db.call(articles.list_articles, treaty=treaty, scope=scope_of(interaction))
+        known = await answer_soon(interaction, self.db.call(articles.list_articles, treaty=treaty, scope=scope_of(interaction)))
         if not known:
             raise UserFacingError(articles.NOTHING_KNOWN)
         pages = articles_pages(known, detailed=bool(treaty and treaty.strip()))

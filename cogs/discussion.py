@@ -23,7 +23,7 @@ from bot.services import chat_references, comments, posts
 from bot.services.views import CollectMode, SavedComment
 from cogs._options import PostOption, post_here, scope_of
 from cogs._threads import open_discussion
-from cogs._ui import Confirm, Paginator, PostPicker
+from cogs._ui import Confirm, Paginator, PostPicker, answer_soon, reply
 
 log = logging.getLogger(__name__)
 
@@ -229,10 +229,14 @@ class Discussion(commands.Cog):
     async def comments(self, interaction: discord.Interaction, post: PostOption | None = None) -> None:
         """Show a post's comments: the original ones, then those from Discord."""
         post = await post_here(interaction, post)
-        await self.writer.flush()
-        listed = await self.db.call(comments.list_comments, post_id=post.id, scope=scope_of(interaction))
+
+        async def read() -> list:
+            await self.writer.flush()  # what members just said is listed too
+            return await self.db.call(comments.list_comments, post_id=post.id, scope=scope_of(interaction))
+
+        listed = await answer_soon(interaction, read())
         if not listed:
-            await interaction.response.send_message(f"**{fit(post.title, 200)}** has no comments yet.", ephemeral=True)
+            await reply(interaction, content=f"**{fit(post.title, 200)}** has no comments yet.", ephemeral=True, allowed_mentions=NO_MENTIONS)
             return
         await Paginator(comment_pages(post.title, listed), owner_id=interaction.user.id).send(interaction)
 

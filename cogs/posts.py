@@ -3,13 +3,13 @@ upload, download this server's as a zip (bot/services/export.py says what it hol
 
 /post list fetches each page when it is first shown, so a large store is never read at once.
 /load answers ephemerally: it is an admin's report, not news for the channel.
-/search answers "Nothing matches" ephemerally, as every not-found: it searches before it answers,
-and only a search slower than ANSWER_WITHIN (a busy database) is deferred, publicly, for its hits.
+The read commands answer at once, in one request; only work slower than `_ui.ANSWER_WITHIN` (a
+busy database) is deferred first, publicly. /search answers "Nothing matches" ephemerally, as every
+not-found, unless it was deferred.
 """
 
 from __future__ import annotations
 
-import asyncio
 import io
 import logging
 
@@ -24,13 +24,12 @@ from bot.render.posts import load_report, nothing_found, post_card_embed, post_l
 from bot.render.export import export_report
 from bot.services import export, loading, posts, search, sources
 from cogs._options import PostOption, scope_of
-from cogs._ui import Page, PageSource, Paginator
+from cogs._ui import Page, PageSource, Paginator, answer_soon, reply
 
 log = logging.getLogger(__name__)
 
 MAX_QUERY_LENGTH = 200
 MAX_UPLOAD_BYTES = sources.MAX_SOURCE_BYTES  # one limit for every source: uploads, files, URLs
-ANSWER_WITHIN = 2.0  # seconds a search may take before the answer is deferred (Discord wants one within 3)
 
 
 class Posts(commands.Cog):
@@ -46,15 +45,14 @@ class Posts(commands.Cog):
     @app_commands.describe(post="The post (type to search titles)")
     async def show(self, interaction: discord.Interaction, post: PostOption) -> None:
         """Show a post: date, source, summary, articles it quotes, comments and its thread."""
-        await interaction.response.defer(thinking=True)
-        card = await self.db.call(posts.show_post, post_id=post.id, scope=scope_of(interaction))
-        await interaction.followup.send(embed=post_card_embed(card, discuss=self.bot.mention("discuss")), allowed_mentions=NO_MENTIONS)
+        card = await answer_soon(interaction, self.db.call(posts.show_post, post_id=post.id, scope=scope_of(interaction)))
+        await reply(interaction, embed=post_card_embed(card, discuss=self.bot.mention("discuss")), allowed_mentions=NO_MENTIONS)
 
     @post.command(name="list")
     async def list_posts(self, interaction: discord.Interaction) -> None:
         """List the stored posts, newest first, 10 a page."""
         scope = scope_of(interaction)
-        first = await self.db.call(posts.post_page, page=0, scope=scope)
+        first = await answer_soon(interaction, self.db.call(posts.post_page, page=0, scope=scope))
         if not first.pages:
             raise UserFacingError("No posts are stored yet; an admin can add some with `/load`.")
 
@@ -69,16 +67,9 @@ class Posts(commands.Cog):
     async def search(self, interaction: discord.Interaction, query: app_commands.Range[str, 1, MAX_QUERY_LENGTH]) -> None:
         """Search posts, comments and treaty articles; the best matches first."""
         search.required_terms(query)  # a query without words is answered ephemerally, before deferring
-        task = asyncio.ensure_future(self.db.call(search.search, query=query, scope=scope_of(interaction)))
-        done, _ = await asyncio.wait({task}, timeout=ANSWER_WITHIN)
-        if not done:
-            await interaction.response.defer(thinking=True)
-        hits = await task
-        if not hits and not interaction.response.is_done():
-            await interaction.response.send_message(nothing_found(query), ephemeral=True, allowed_mentions=NO_MENTIONS)
-            return
-        if not hits:  # deferred publicly (a slow search): the answer can only be public
-            await interaction.followup.send(nothing_found(query), allowed_mentions=NO_MENTIONS)
+        hits = await answer_soon(interaction, self.db.call(search.search, query=query, scope=scope_of(interaction)))
+        if not hits:
+            await reply(interaction, content=nothing_found(query), ephemeral=True, allowed_mentions=NO_MENTIONS)
             return
         await Paginator(search_pages(query, hits), owner_id=interaction.user.id).send(interaction)
 
