@@ -20,7 +20,7 @@ from bot.errors import UserFacingError
 from bot.render import NO_MENTIONS, fit
 from bot.render.posts import comment_pages
 from bot.services import chat_references, comments, posts
-from bot.services.views import CollectMode, SavedComment
+from bot.services.views import CollectMode, SavedComment, StoredComment
 from cogs._options import PostOption, post_here, scope_of
 from cogs._threads import open_discussion
 from cogs._ui import Confirm, Paginator, PostPicker, answer_soon, reply
@@ -230,7 +230,7 @@ class Discussion(commands.Cog):
         """Show a post's comments: the original ones, then those from Discord."""
         post = await post_here(interaction, post)
 
-        async def read() -> list:
+        async def read() -> list[StoredComment]:
             await self.writer.flush()  # what members just said is listed too
             return await self.db.call(comments.list_comments, post_id=post.id, scope=scope_of(interaction))
 
