@@ -184,23 +184,27 @@ def _pg_recent(session: Session, kind: HitKind, tsquery: str, params: dict, scop
     """The ids of the newest RANKED_PER_KIND posts or comments that match and the viewer sees, newest first.
 
     Matches above a floor id, the floor lowered until there are enough (each try sized from the
-    matches the last one found); past LAST_BAND ids (or half the table) all matches, which are few
-    then. Only a floor:
+    matches the last one found, at most LAST_BAND ids or half the table: a band costs by its width);
+    when the density seen says even that band would be short, all matches, which are few then. Only a floor:
     btree_gin reads a range entry by entry (`id <= hi` from the smallest id), so a wide one costs."""
     table = str(kind)
     visible = f"({tsquery} && CAST(:visible AS tsquery))" if scope is not None else tsquery
     above = text(f"SELECT id FROM {table} WHERE search_vector @@ {visible} AND id > :floor")
     every = text(f"SELECT id FROM {table} WHERE search_vector @@ {visible} ORDER BY id DESC LIMIT :ranked")
     top = session.execute(text(f"SELECT max(id) FROM {table}")).scalar() or 0
+    widest = min(LAST_BAND, top // 2)
     width = FIRST_BAND
     session.execute(text("SET LOCAL enable_indexscan = off"))
     try:
-        while width <= min(LAST_BAND, top // 2):
+        while width <= widest:
             found = sorted(session.execute(above, params | {"floor": top - width}).scalars(), reverse=True)
             if len(found) >= RANKED_PER_KIND:
                 return found[:RANKED_PER_KIND]
-            # wide enough for the missing matches at the density seen so far (at least x2; x16 if none)
-            width = int(max(width * RANKED_PER_KIND / len(found) * 1.25, width * 2) if found else width * 16)
+            # the width the missing matches need at the density seen so far (x16 if none was seen)
+            needed = width * RANKED_PER_KIND / len(found) if found else width * 16
+            if width == widest or needed > widest:
+                break  # a band that wide would cost more than reading every match
+            width = min(widest, max(int(needed * 1.25), width * 2))  # a quarter to spare
         return list(session.execute(every, params).scalars())
     finally:
         session.execute(text("SET LOCAL enable_indexscan TO DEFAULT"))
