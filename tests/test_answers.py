@@ -58,10 +58,7 @@ async def test_a_quick_read_answers_in_one_request(world, command):
     assert request.method == "POST" and request.path.endswith("/callback") and request.json["type"] == MESSAGE
 
 
-SLOW = ["post show", "comments", "article", "search"]
-
-
-@pytest.mark.parametrize("command", SLOW)
+@pytest.mark.parametrize("command", READS)
 async def test_a_slow_read_is_deferred_first_then_answered(world, command, monkeypatch):
     post = await post_id(world)
     real = world.db.call
