@@ -33,12 +33,11 @@ async def answer_soon(interaction: discord.Interaction, work: Awaitable[T]) -> T
     task = asyncio.ensure_future(work)
     try:
         done, _ = await asyncio.wait({task}, timeout=max(left, 0))
-    except asyncio.CancelledError:
-        task.cancel()
-        raise
-    if not done and not interaction.response.is_done():
-        await interaction.response.defer(thinking=True)
-    return await task
+        if not done and not interaction.response.is_done():
+            await interaction.response.defer(thinking=True)
+        return await task
+    finally:
+        task.cancel()  # nothing when it is done; else the command was cancelled or could not defer
 
 
 async def reply(interaction: discord.Interaction, **message) -> discord.InteractionMessage | discord.WebhookMessage | None:
