@@ -117,13 +117,19 @@ class PostBotTree(app_commands.CommandTree):
         await send_ephemeral(interaction, message)
 
 
+async def reply(interaction: discord.Interaction, **message) -> discord.InteractionMessage | discord.WebhookMessage | None:
+    """Answer the interaction, or follow it up when it was deferred; the message sent. (After a public
+    deferral Discord shows the followup publicly, `ephemeral` or not.)"""
+    if interaction.response.is_done():
+        return await interaction.followup.send(wait=True, **message)
+    callback = await interaction.response.send_message(**message)
+    return callback.resource if isinstance(callback.resource, discord.InteractionMessage) else None
+
+
 async def send_ephemeral(interaction: discord.Interaction, message: str) -> None:
     """Answer or follow up, whichever the interaction still allows; mentions are never sent."""
     try:
-        if interaction.response.is_done():
-            await interaction.followup.send(message, ephemeral=True, allowed_mentions=discord.AllowedMentions.none())
-        else:
-            await interaction.response.send_message(message, ephemeral=True, allowed_mentions=discord.AllowedMentions.none())
+        await reply(interaction, content=message, ephemeral=True, allowed_mentions=discord.AllowedMentions.none())
     except discord.HTTPException:
         log.warning("could not send an error message for interaction %s", interaction.id)
 

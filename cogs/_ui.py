@@ -1,5 +1,6 @@
-"""How the cogs answer: quickly in one request, or deferred when the work is slow; and the views
-they share: a paginator over a page source, a confirmation, a post picker.
+"""How the cogs answer: quickly in one request, or deferred when the work is slow (`bot.client.reply`
+sends either way); and the views they share: a paginator over a page source, a confirmation, a
+post picker.
 
 Only the member who ran the command can use their buttons, and every view expires.
 """
@@ -12,7 +13,7 @@ from typing import TypeVar
 
 import discord
 
-from bot.client import RECEIVED
+from bot.client import RECEIVED, reply
 from bot.errors import UserFacingError
 from bot.render import NO_MENTIONS, post_label
 from bot.services.views import PostRef
@@ -38,15 +39,6 @@ async def answer_soon(interaction: discord.Interaction, work: Awaitable[T]) -> T
         return await task
     finally:
         task.cancel()  # nothing when it is done; else the command was cancelled or could not defer
-
-
-async def reply(interaction: discord.Interaction, **message) -> discord.InteractionMessage | discord.WebhookMessage | None:
-    """Answer the interaction, or follow it up when it was deferred; the message sent. (After a public
-    deferral Discord shows the followup publicly, `ephemeral` or not.)"""
-    if interaction.response.is_done():
-        return await interaction.followup.send(wait=True, **message)
-    callback = await interaction.response.send_message(**message)
-    return callback.resource if isinstance(callback.resource, discord.InteractionMessage) else None
 
 
 class PageSource:

@@ -15,7 +15,7 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from bot.client import PostBot
+from bot.client import PostBot, reply
 from bot.errors import UserFacingError
 from bot.render import NO_MENTIONS, fit
 from bot.render.posts import comment_pages
@@ -23,7 +23,7 @@ from bot.services import chat_references, comments, posts
 from bot.services.views import CollectMode, SavedComment, StoredComment
 from cogs._options import PostOption, post_here, scope_of
 from cogs._threads import open_discussion
-from cogs._ui import Confirm, Paginator, PostPicker, answer_soon, reply
+from cogs._ui import Confirm, Paginator, PostPicker, answer_soon
 
 log = logging.getLogger(__name__)
 

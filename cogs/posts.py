@@ -17,14 +17,14 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from bot.client import PostBot
+from bot.client import PostBot, reply
 from bot.errors import UserFacingError
 from bot.render import NO_MENTIONS
 from bot.render.posts import load_report, nothing_found, post_card_embed, post_list_embed, search_pages
 from bot.render.export import export_report
 from bot.services import export, loading, posts, search, sources
 from cogs._options import PostOption, scope_of
-from cogs._ui import Page, PageSource, Paginator, answer_soon, reply
+from cogs._ui import Page, PageSource, Paginator, answer_soon
 
 log = logging.getLogger(__name__)
 
