@@ -314,6 +314,26 @@ def test_quotes_keep_their_paragraph(db):
     assert answer.paragraph == "4" and answer.note == "No post quotes paragraph 9; this is the best quote of Article 2."
 
 
+def test_the_best_quote_is_of_the_asked_paragraph_in_a_body_the_longest_then_the_newest(db, monkeypatch):
+    """An unloaded article is shown in the wording its posts quote best, chosen among the newest quotes."""
+    says = "Article 9 of the Harbour Cooperation Agreement states: "
+    add_post(db, "Short", date=dt.date(2024, 5, 1), body=says + "“Harbours stay open.”")
+    add_post(db, "Long", date=dt.date(2024, 5, 2), body=says + "“Harbours stay open to every ship.”")
+    add_post(db, "Long too", date=dt.date(2024, 5, 3), body=says + "“Harbours stay open to all vessels.”")
+    add_post(db, "In a comment", date=dt.date(2024, 5, 4), body="No quote here.",
+             comments=(("reader", says + "“Harbours stay open to every ship, boat and barge, always.”"),))
+    add_post(db, "Paragraph", date=dt.date(2024, 5, 5), body="Article 9(2) of the Harbour Cooperation Agreement: “Pilots board.”")
+    ask = {"scope": None, "treaty": "Harbour Cooperation Agreement"}
+
+    answer = quote_article(db, number="9", **ask)  # equally long: the newer; a body's before a longer comment's
+    assert (answer.text, answer.quoted_in.title, answer.source) == ("Harbours stay open to all vessels.", "Long too", ArticleSource.QUOTE)
+    answer = quote_article(db, number="9(2)", **ask)  # the asked paragraph's quote, short as it is
+    assert (answer.text, answer.paragraph, answer.quoted_in.title) == ("Pilots board.", "2", "Paragraph")
+    monkeypatch.setattr("bot.services.articles.QUOTES_CONSIDERED", 2)  # only the two newest quotes count
+    answer = quote_article(db, number="9", **ask)
+    assert (answer.text, answer.quoted_in.title) == ("Harbours stay open to every ship, boat and barge, always.", "In a comment")
+
+
 def test_what_people_type_for_an_article():
     from bot.services.article_query import numbered_paragraphs, parse_article_query
 

@@ -268,16 +268,23 @@ def loaded_numbers(session: Session, *, numbers: list[int]) -> dict[int, dict[in
     return found
 
 
-def citing_posts(session: Session, *, treaty_id: int, number: int, scope: int | None, limit: int) -> tuple[list[PostRef], int]:
-    """The newest `limit` posts the viewer sees citing the article, and how many cite it in all."""
+def citing_posts(
+    session: Session, *, treaty_id: int, number: int, scope: int | None, limit: int, counted: int | None = None
+) -> tuple[list[PostRef], int]:
+    """The newest `limit` posts the viewer sees citing the article, and how many cite it in all
+    (`counted`: that number, when the caller has it from `number_citations`; counting a much-cited
+    article's quotes is the costliest read of an /article answer)."""
     where = (Quote.treaty_id == treaty_id, Quote.number == number, visible(Quote.scope, scope))
+    if counted is None:
+        counted = session.execute(select(func.count(func.distinct(Quote.post_id))).where(*where)).scalar_one()
+    if not counted:
+        return [], 0
     newest = session.execute(
         select(Quote.post_date, Quote.post_id).distinct().where(*where)
         .order_by(Quote.post_date.desc(), Quote.post_id.desc()).limit(limit)
     ).all()
     titles = dict(session.execute(select(Post.id, Post.title).where(Post.id.in_([r.post_id for r in newest]))).all())
-    count = session.execute(select(func.count(func.distinct(Quote.post_id))).where(*where)).scalar_one()
-    return [PostRef(id=r.post_id, title=titles[r.post_id], date=r.post_date) for r in newest], count
+    return [PostRef(id=r.post_id, title=titles[r.post_id], date=r.post_date) for r in newest], counted
 
 
 def best_quote(
@@ -286,20 +293,27 @@ def best_quote(
     """The article's best wording among the newest `considered` quotes the viewer sees: quotes of
     `paragraph` (None: of the whole article) first, then quotes in post bodies before quotes in
     comments, then the longest, then the newest."""
-    rows = session.execute(
-        select(Quote.text, Quote.comment_id, Quote.post_id, Quote.paragraph)
+    newest = (
+        select(Quote.text, Quote.comment_id, Quote.post_id, Quote.paragraph, Quote.post_date, Quote.offset)
         .where(Quote.treaty_id == treaty_id, Quote.number == number, Quote.text.is_not(None), visible(Quote.scope, scope))
-        .order_by(Quote.post_date.desc(), Quote.post_id.desc(), Quote.offset)
+        .order_by(Quote.post_date.desc(), Quote.post_id.desc())  # as ix_quote_article walks (by offset too would sort)
         .limit(considered)
-    ).all()
-    if not rows:
+        .subquery()
+    )
+    # chosen in SQL: the considered quotes' texts never leave the database, only the best one
+    best = session.execute(
+        select(newest.c.text, newest.c.comment_id, newest.c.paragraph, Post.id, Post.date, Post.title)
+        .join(Post, Post.id == newest.c.post_id)
+        .order_by(
+            newest.c.paragraph.is_distinct_from(paragraph), newest.c.comment_id.is_not(None), func.length(newest.c.text).desc(),
+            newest.c.post_date.desc(), newest.c.post_id.desc(), newest.c.offset,
+        )
+        .limit(1)
+    ).first()
+    if best is None:
         return None
-    best = min(
-        enumerate(rows), key=lambda ir: (ir[1].paragraph != paragraph, ir[1].comment_id is not None, -len(ir[1].text), ir[0])
-    )[1]
-    post = session.execute(select(Post.id, Post.date, Post.title).where(Post.id == best.post_id)).one()
     return BestQuote(
-        text=best.text, post=PostRef(id=post.id, date=post.date, title=post.title), in_comment=best.comment_id is not None,
+        text=best.text, post=PostRef(id=best.id, date=best.date, title=best.title), in_comment=best.comment_id is not None,
         paragraph=best.paragraph,
     )
 
