@@ -277,12 +277,12 @@ def _paragraph_of(text: str, label: str, paragraph: str | None) -> tuple[str, st
 
 def answer_article(
     session: Session, *, treaty_id: int, name: str, number: int, scope: int | None, paragraph: str | None = None,
-    also: tuple[str, ...] = (), cited: int | None = None,
+    also: tuple[str, ...] = (), counted: int | None = None,
 ) -> ArticleAnswer:
-    """Article `number` (or one paragraph of it) of a stored treaty, as the viewer sees it (`cited`: how
+    """Article `number` (or one paragraph of it) of a stored treaty, as the viewer sees it (`counted`: how
     many of the viewer's posts cite it, when the caller has counted)."""
     posts, post_count = treaties.citing_posts(
-        session, treaty_id=treaty_id, number=number, scope=scope, limit=POSTS_LISTED, counted=cited
+        session, treaty_id=treaty_id, number=number, scope=scope, limit=POSTS_LISTED, counted=counted
     )
     common = {"treaty": name, "number": number, "posts": tuple(posts), "post_count": post_count, "also": also}
     article = treaties.get_article(session, treaty_id=treaty_id, number=number)
@@ -318,7 +318,7 @@ def quote_articles(db: Database, *, query: str | int, scope: int | None, treaty:
         answers = tuple(
             answer_article(session, treaty_id=chosen.treaty.id, name=chosen.treaty.name, number=n, scope=scope,
                            paragraph=asked.paragraph, also=tuple(also) if i == 0 else (),
-                           cited=chosen.cited[n].posts if n in chosen.cited else 0)
+                           counted=chosen.cited[n].posts if n in chosen.cited else 0)
             for i, n in enumerate(n for n in numbers if n in have)
         )
         return ArticleAnswers(answers=answers, missing=tuple(n for n in numbers if n not in have))
