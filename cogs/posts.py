@@ -1,7 +1,8 @@
 """/post show, /post list, /search, /load and /export: find and read stored posts, add new ones by
 upload, download this server's as a zip (bot/services/export.py says what it holds).
 
-/post list fetches each page when it is first shown, so a large store is never read at once.
+/post list fetches each page when it is first shown, so a large store is never read at once; /search
+ranks its 25 best matches at once and makes each page's snippets when that page is first shown.
 /load answers ephemerally: it is an admin's report, not news for the channel.
 The read commands answer at once, in one request; only work slower than `_ui.ANSWER_WITHIN` (a
 busy database) is deferred first, publicly. /search answers "Nothing matches" ephemerally, as every
@@ -11,6 +12,7 @@ not-found, unless it was deferred.
 from __future__ import annotations
 
 import io
+import math
 import logging
 
 import discord
@@ -20,7 +22,7 @@ from discord.ext import commands
 from bot.client import PostBot, reply
 from bot.errors import UserFacingError
 from bot.render import NO_MENTIONS
-from bot.render.posts import load_report, nothing_found, post_card_embed, post_list_embed, search_pages
+from bot.render.posts import HITS_PER_PAGE, load_report, nothing_found, post_card_embed, post_list_embed, search_page
 from bot.render.export import export_report
 from bot.services import export, loading, posts, search, sources
 from cogs._options import PostOption, scope_of
@@ -67,11 +69,20 @@ class Posts(commands.Cog):
     async def search(self, interaction: discord.Interaction, query: app_commands.Range[str, 1, MAX_QUERY_LENGTH]) -> None:
         """Search posts, comments and treaty articles; the best matches first."""
         search.required_terms(query)  # a query without words is answered ephemerally, before deferring
-        hits = await answer_soon(interaction, self.db.call(search.search, query=query, scope=scope_of(interaction)))
-        if not hits:
+        ranked = self.db.call(search.rank, query=query, scope=scope_of(interaction), show=HITS_PER_PAGE)
+        ranking, first = await answer_soon(interaction, ranked)
+        if not ranking.hits:
             await reply(interaction, content=nothing_found(query), ephemeral=True, allowed_mentions=NO_MENTIONS)
             return
-        await Paginator(search_pages(query, hits), owner_id=interaction.user.id).send(interaction)
+        total = len(ranking.hits)
+
+        async def fetch(index: int) -> Page:
+            start = index * HITS_PER_PAGE
+            hits = await self.db.call(search.hits_of, ranking, start=start, stop=start + HITS_PER_PAGE)
+            return search_page(query, hits, start=start, total=total)
+
+        source = PageSource(math.ceil(total / HITS_PER_PAGE), fetch, first=search_page(query, first, start=0, total=total))
+        await Paginator(source, owner_id=interaction.user.id).send(interaction)
 
     @app_commands.command(name="load")
     @app_commands.describe(file="A post file, an RSS/Atom feed file or a full treaty text", name="A treaty's name (default: its title line)")

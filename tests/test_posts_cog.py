@@ -7,7 +7,9 @@ import datetime as dt
 import discord
 import pytest
 import simcord
+from sqlalchemy import delete
 
+from bot.models import Post
 from bot.render import EMBED_DESCRIPTION_LIMIT, EMBED_TOTAL_LIMIT
 from bot.services.comments import register_thread
 from bot.services.views import ThreadRef
@@ -148,6 +150,19 @@ async def test_search_is_paginated_with_snippets(world):
     assert len(texts) == 5
     everything = "\n".join(texts)
     assert "📰 Filler post" in everything and "💬 comment by Ann on *Filler post" in everything
+
+
+async def test_a_search_page_shows_what_is_left_of_its_matches(world):
+    """A page's snippets are made when it is first shown: matches deleted since are left out."""
+    add_posts(world.db, 30)
+    message = shown(await world.alice.slash(world.channel, "search", query="fisheries"))
+    with world.db.session() as session:
+        session.execute(delete(Post).where(Post.title.like("Filler post%")))  # their comments go by cascade
+        session.commit()
+    page = (await world.alice.click(message, label="Next")).response
+    assert buttons(page) == {"Previous": False, "2/5": True, "Next": False}
+    assert page.embeds[0].description == "The matches on this page have been removed since the search."
+    assert page.embeds[0].footer.text.startswith("25 best matches")
 
 
 async def test_search_finds_comments_and_hostile_text_is_safe(world):

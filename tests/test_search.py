@@ -11,10 +11,12 @@ from bot.errors import UserFacingError
 from bot.models import Comment, CommentOrigin, Post
 from bot.render.posts import belongs_to, snippet_markdown, snippet_text
 from bot.services.articles import load_treaty
-from bot.services.search import query_terms, search
+from bot.services.search import hits_of, query_terms, rank, search
 from bot.store.search import ARTICLE, COMMENT, POST
 
 from .helpers import NOW, add_post
+
+SERVER_A, SERVER_B = 1001, 1002
 TREATY = """North Atlantic Treaty
 
 The Parties to this Treaty reaffirm their faith in the purposes and principles of the Charter.
@@ -226,3 +228,17 @@ def test_equally_good_matches_beyond_the_limit_are_cut_as_they_are_ordered(db):
     scores = {h.score for h in hits if h.kind == POST}
     assert len(scores) == 1  # forty equally good post matches, ten shown
     assert [h.id for h in hits] == ids[:10]
+
+
+def test_a_page_shown_later_leaves_out_what_the_viewer_no_longer_sees(db):
+    """A page's snippets are made when it is shown, after the ranking: a hit deleted since is left
+    out, and so is one whose id now holds another server's row (SQLite may reuse a deleted row's id)."""
+    kept, moved = add(db, "Fisheries report", "About fisheries.", day=2), add(db, "Fisheries news", "More fisheries.", day=1)
+    ranking, first = rank(db, query="fisheries", scope=SERVER_A, show=0)
+    assert first == [] and {hit_id for _, hit_id, _ in ranking.hits} == {kept, moved}
+    with db.session() as session:
+        session.execute(update(Post).where(Post.id == moved).values(scope=SERVER_B))
+    assert [h.id for h in hits_of(db, ranking, start=0, stop=5)] == [kept]
+    with db.session() as session:
+        session.execute(delete(Post).where(Post.id == kept))
+    assert hits_of(db, ranking, start=0, stop=5) == []

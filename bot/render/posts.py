@@ -195,16 +195,14 @@ def hit_block(number: int, hit: SearchHit) -> str:
     return f"**{number}.** {where}" + (f"\n> {text}" if text else "")
 
 
-def search_pages(query: str, hits: list[SearchHit]) -> list[list[discord.Embed]]:
-    title = f"Search: {fit(query, EMBED_TITLE_LIMIT - 10, links=False)}"
-    best = "1 match" if len(hits) == 1 else f"{len(hits)} best matches"
-    pages = []
-    for start in range(0, len(hits), HITS_PER_PAGE):
-        blocks = [hit_block(start + i + 1, h) for i, h in enumerate(hits[start : start + HITS_PER_PAGE])]
-        embed = discord.Embed(title=title, description="\n\n".join(blocks), colour=POST_COLOUR)
-        embed.set_footer(text=f"{best} · posts, comments and treaty articles")
-        pages.append([embed])
-    return pages
+def search_page(query: str, hits: list[SearchHit], *, start: int, total: int) -> list[discord.Embed]:
+    """One page of a search's hits, numbered from `start` + 1, of `total` best matches."""
+    blocks = [hit_block(start + i + 1, h) for i, h in enumerate(hits)]
+    description = "\n\n".join(blocks) or "The matches on this page have been removed since the search."
+    embed = discord.Embed(title=f"Search: {fit(query, EMBED_TITLE_LIMIT - 10, links=False)}", description=description, colour=POST_COLOUR)
+    best = "1 match" if total == 1 else f"{total} best matches"
+    embed.set_footer(text=f"{best} · posts, comments and treaty articles")
+    return [embed]
 
 
 def nothing_found(query: str) -> str:

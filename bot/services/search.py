@@ -14,8 +14,9 @@ Decisions where the issue leaves room:
 - Only the newest RANKED_PER_KIND (1,000) matches of each kind are ranked: a word found in
   80k posts is not selective, and ranking every match cost ~250 ms at 100k posts / 1M comments
   (bench/README.md); among recent matches the best still come first.
-- At most `limit` hits (default 25) are returned and nothing is counted, and snippets are made
-  only for the rows that are returned; long runs of text in a snippet are cut around the matches.
+- At most `limit` hits (default 25) are ranked and nothing is counted; snippets are made only for
+  the hits a page shows, when it is shown (`rank`, then `hits_of`): on PostgreSQL ts_headline over
+  25 post bodies was ~8 ms of a search. Long runs of text in a snippet are cut around the matches.
 - A hit links where the viewer can read on: the post's discussion thread in the viewer's server,
   else the post's own address; a comment hit carries the comment's own time (None when its file
   gave none), not its post's date.
@@ -25,13 +26,14 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from dataclasses import dataclass
 
 from bot.db import Database
 from bot.errors import UserFacingError
 from bot.models import LIBRARY
 from bot.services.views import HitKind, SearchHit, Snippet
 from bot.store import discussion, posts
-from bot.store.search import MATCH_START, MATCH_STOP, SearchRow, hit_order, search_rows
+from bot.store.search import MATCH_START, MATCH_STOP, RankedHit, SearchRow, ranked_hits, shown_rows
 
 MAX_TERMS = 16  # words of a query that are used; more only slow the query down
 MAX_TERM_LENGTH = 64
@@ -113,18 +115,50 @@ def _hit(row: SearchRow, links: dict, times: dict, threads: dict) -> SearchHit:
     )
 
 
-def search(db: Database, *, query: str, scope: int | None, limit: int = DEFAULT_LIMIT) -> list[SearchHit]:
-    """The best `limit` hits the viewer sees over posts, comments and treaty articles, best first.
+@dataclass(frozen=True)
+class Ranking:
+    """A search's best hits, ranked, and how they matched: enough to make any page of them later."""
+
+    terms: tuple[str, ...]
+    any_term: bool  # no hit had every word, so these have any
+    scope: int | None
+    hits: tuple[RankedHit, ...]
+
+
+def rank(db: Database, *, query: str, scope: int | None, limit: int = DEFAULT_LIMIT, show: int = DEFAULT_LIMIT) -> tuple[Ranking, list[SearchHit]]:
+    """The best `limit` hits the viewer sees over posts, comments and treaty articles, best first,
+    and the first `show` of them with their snippets (the rest: `hits_of`, when a page shows them).
 
     Raises UserFacingError for a query without words. Blocking: call through `db.call` from the bot.
     """
     terms = required_terms(query)
     with db.session() as session:
-        rows = search_rows(session, terms=terms, any_term=False, limit=limit, scope=scope)
-        if not rows and len(terms) > 1:
-            rows = search_rows(session, terms=terms, any_term=True, limit=limit, scope=scope)
-        rows.sort(key=lambda r: hit_order(r.kind, r.id, r.score))  # search_rows gives the best `limit`, by kind
-        post_ids = sorted({r.post_id for r in rows if r.post_id is not None})
-        links, times = posts.hit_details(session, post_ids=post_ids, comment_ids=[r.id for r in rows if r.kind == HitKind.COMMENT])
-        threads = discussion.threads_of(session, guild_id=scope, post_ids=post_ids) if scope not in (None, LIBRARY) else {}
+        any_term = False
+        hits = ranked_hits(session, terms=terms, any_term=False, limit=limit, scope=scope)
+        if not hits and len(terms) > 1:
+            any_term = True
+            hits = ranked_hits(session, terms=terms, any_term=True, limit=limit, scope=scope)
+        ranking = Ranking(terms=tuple(terms), any_term=any_term, scope=scope, hits=tuple(hits))
+        return ranking, _shown(session, ranking, ranking.hits[:show])
+
+
+def hits_of(db: Database, ranking: Ranking, *, start: int, stop: int) -> list[SearchHit]:
+    """Hits [start, stop) of a ranking with their snippets; one deleted since, or no longer the viewer's, is left out."""
+    with db.session() as session:
+        return _shown(session, ranking, ranking.hits[start:stop])
+
+
+def search(db: Database, *, query: str, scope: int | None, limit: int = DEFAULT_LIMIT) -> list[SearchHit]:
+    """All of `rank`'s hits with their snippets (the CLI prints them at once)."""
+    return rank(db, query=query, scope=scope, limit=limit, show=limit)[1]
+
+
+def _shown(session, ranking: Ranking, hits: tuple[RankedHit, ...]) -> list[SearchHit]:
+    if not hits:
+        return []
+    scope = ranking.scope
+    rows = shown_rows(session, terms=list(ranking.terms), any_term=ranking.any_term, hits=list(hits), scope=scope)
+    post_ids = sorted({r.post_id for r in rows if r.post_id is not None})
+    links, times = posts.hit_details(session, post_ids=post_ids, comment_ids=[r.id for r in rows if r.kind == HitKind.COMMENT])
+    threads = discussion.threads_of(session, guild_id=scope, post_ids=post_ids) if scope not in (None, LIBRARY) else {}
     return [_hit(r, links, times, threads) for r in rows]

@@ -40,6 +40,7 @@ class HitKind(StrEnum):
 
 
 POST, COMMENT, ARTICLE = HitKind.POST, HitKind.COMMENT, HitKind.ARTICLE
+RankedHit = tuple[HitKind, int, float]  # kind, id, score (higher is better)
 
 
 @dataclass(frozen=True)
@@ -121,27 +122,18 @@ def _fts5_scoped(query: str, scope: int | None) -> str:
     return f"({query}) AND scope : ({scopes})"
 
 
-def _sqlite_search(session: Session, terms: list[str], *, any_term: bool, limit: int, scope: int | None) -> list[SearchRow]:
+def _sqlite_params(terms: list[str], *, any_term: bool, scope: int | None) -> dict:
     query = _fts5_query(terms, any_term=any_term)
-    boost = asks_for_an_article(terms) and not any_term
-    params = {
+    return {
         "q": query, "qs": _fts5_scoped(query, scope), "start": _START, "stop": _STOP, "words": SNIPPET_WORDS,
-        "limit": limit, "ranked": RANKED_PER_KIND, "qh": f"heading : ({query})", "boost": HEADING_BOOST,
+        "ranked": RANKED_PER_KIND, "qh": f"heading : ({query})", "boost": HEADING_BOOST,
     }
-    ranked = [(kind, row[0], float(row[1])) for kind in _SQLITE_RANKED for row in session.execute(text(_sqlite_ranked_sql(kind, boost)), params)]
-    return _shown(session, ranked, _SQLITE_SHOWN, params, limit=limit)
 
 
-def _shown(session: Session, ranked: list[tuple[HitKind, int, float]], sql: dict[HitKind, str], params: dict, *, limit: int) -> list[SearchRow]:
-    """The best `limit` of every kind's ranked hits, with their snippets (the costliest step per row, so only for these)."""
-    ranked = sorted(ranked, key=lambda r: hit_order(*r))[:limit]
-    scores = {(kind, hit_id): score for kind, hit_id, score in ranked}
-    hits: list[SearchRow] = []
-    for kind, shown in sql.items():
-        if ids := [hit_id for k, hit_id, _ in ranked if k == kind]:
-            rows = session.execute(text(shown).bindparams(bindparam("ids", expanding=True)), params | {"ids": ids}).all()
-            hits += _rows(kind, [(row[0], scores[kind, row[0]], *row[1:]) for row in rows])
-    return hits
+def _sqlite_ranked(session: Session, terms: list[str], *, any_term: bool, limit: int, scope: int | None) -> list[RankedHit]:
+    boost = asks_for_an_article(terms) and not any_term
+    params = _sqlite_params(terms, any_term=any_term, scope=scope) | {"limit": limit}
+    return [(kind, row[0], float(row[1])) for kind in _SQLITE_RANKED for row in session.execute(text(_sqlite_ranked_sql(kind, boost)), params)]
 
 
 # --------------------------------------------------------------------------- PostgreSQL (tsvector)
@@ -221,27 +213,27 @@ def _pg_ranked_sql(kind: HitKind, tsquery: str, boost: bool = False) -> str:
     return _PG_RANKED[kind].format(q=tsquery, recent=recent, boost=extra)
 
 
-def _pg_search(session: Session, terms: list[str], *, any_term: bool, limit: int, scope: int | None) -> list[SearchRow]:
-    """plainto_tsquery never fails on any text; OR combines one tsquery per term."""
-    params: dict = {
-        "options": _HEADLINE_OPTIONS, "title_options": _TITLE_OPTIONS, "limit": limit, "ranked": RANKED_PER_KIND, "boost": HEADING_BOOST,
-    }
-    if scope is not None:
-        params["visible"] = " | ".join(f"'scope:{s}'" for s in sorted({LIBRARY, scope}))
+def _pg_query(terms: list[str], *, any_term: bool) -> tuple[str, dict]:
+    """The tsquery and its parameters: plainto_tsquery never fails on any text; OR combines one per term."""
+    params: dict = {"options": _HEADLINE_OPTIONS, "title_options": _TITLE_OPTIONS, "ranked": RANKED_PER_KIND, "boost": HEADING_BOOST}
     if any_term:
         params |= {f"t{i}": t for i, t in enumerate(terms)}
-        tsquery = "(" + " || ".join(f"plainto_tsquery('english', :t{i})" for i in range(len(terms))) + ")"
-    else:
-        params["t"] = " ".join(terms)
-        tsquery = "plainto_tsquery('english', :t)"
+        return "(" + " || ".join(f"plainto_tsquery('english', :t{i})" for i in range(len(terms))) + ")", params
+    return "plainto_tsquery('english', :t)", params | {"t": " ".join(terms)}
+
+
+def _pg_ranked(session: Session, terms: list[str], *, any_term: bool, limit: int, scope: int | None) -> list[RankedHit]:
+    tsquery, params = _pg_query(terms, any_term=any_term)
+    params["limit"] = limit
+    if scope is not None:
+        params["visible"] = " | ".join(f"'scope:{s}'" for s in sorted({LIBRARY, scope}))
     boost = asks_for_an_article(terms) and not any_term
-    ranked: list[tuple[HitKind, int, float]] = []
+    ranked: list[RankedHit] = []
     for kind in _PG_RANKED:
         values = params if kind == ARTICLE else params | {"recent": _pg_recent(session, kind, tsquery, params, scope)}
         sql = _pg_ranked_sql(kind, tsquery, boost and kind == ARTICLE)
         ranked += [(kind, row.id, float(row.score)) for row in session.execute(text(sql), values)]
-    shown = {kind: sql.format(q=tsquery) for kind, sql in _PG_SHOWN.items()}
-    return _shown(session, ranked, shown, params, limit=limit)
+    return ranked
 
 
 def _rows(kind: HitKind, rows) -> list[SearchRow]:
@@ -262,7 +254,42 @@ def _rows(kind: HitKind, rows) -> list[SearchRow]:
     ]
 
 
-def search_rows(session: Session, *, terms: list[str], any_term: bool, limit: int, scope: int | None) -> list[SearchRow]:
-    """The best `limit` matches of all kinds the viewer sees for these words (all of them, or any with `any_term`)."""
-    run = _pg_search if session.get_bind().dialect.name == "postgresql" else _sqlite_search
-    return run(session, terms, any_term=any_term, limit=limit, scope=scope)
+def _is_postgresql(session: Session) -> bool:
+    return session.get_bind().dialect.name == "postgresql"
+
+
+def ranked_hits(session: Session, *, terms: list[str], any_term: bool, limit: int, scope: int | None) -> list[RankedHit]:
+    """The best `limit` matches of all kinds the viewer sees for these words (all of them, or any
+    with `any_term`), in `hit_order`; their snippets are `shown_rows`' work."""
+    rank = _pg_ranked if _is_postgresql(session) else _sqlite_ranked
+    return sorted(rank(session, terms, any_term=any_term, limit=limit, scope=scope), key=lambda r: hit_order(*r))[:limit]
+
+
+# Whose scope a shown hit must still be in: its post's or comment's (articles are everyone's).
+_SHOWN_SCOPE = {POST: "p.scope", COMMENT: "c.scope"}
+
+
+def shown_rows(session: Session, *, terms: list[str], any_term: bool, hits: list[RankedHit], scope: int | None) -> list[SearchRow]:
+    """These ranked hits (from `ranked_hits` with the same words and viewer) with their titles and
+    snippets, in their order. Snippets are the costliest step per row, so they are made only for the
+    hits shown, a page at a time, maybe minutes after the ranking: a hit deleted since is left out, and
+    so is one whose id now holds a row the viewer does not see (SQLite may reuse a deleted row's id)."""
+    if _is_postgresql(session):
+        tsquery, params = _pg_query(terms, any_term=any_term)
+        sql = {kind: shown.format(q=tsquery) for kind, shown in _PG_SHOWN.items()}
+    else:
+        params, sql = _sqlite_params(terms, any_term=any_term, scope=None), _SQLITE_SHOWN
+    scores = {(kind, hit_id): score for kind, hit_id, score in hits}
+    rows: list[SearchRow] = []
+    for kind, shown in sql.items():
+        if ids := [hit_id for k, hit_id, _ in hits if k == kind]:
+            statement = text(shown).bindparams(bindparam("ids", expanding=True))
+            values = params | {"ids": ids}
+            if scope is not None and kind in _SHOWN_SCOPE:
+                statement = text(f"{shown} AND {_SHOWN_SCOPE[kind]} IN :scopes").bindparams(
+                    bindparam("ids", expanding=True), bindparam("scopes", expanding=True)
+                )
+                values["scopes"] = sorted({LIBRARY, scope})
+            found = session.execute(statement, values).all()
+            rows += _rows(kind, [(row[0], scores[kind, row[0]], *row[1:]) for row in found])
+    return sorted(rows, key=lambda r: hit_order(r.kind, r.id, r.score))
