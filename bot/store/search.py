@@ -8,8 +8,9 @@ ahead of the posts that discuss it (scores of different kinds are not comparable
 
 The search service hands over terms that are plain words (never query syntax); each kind
 (post, comment, article) is ranked among its newest RANKED_PER_KIND matches only (ids grow
-with time), and snippets are made only for the rows returned. Matched words in snippets and
-titles are wrapped in MATCH_START / MATCH_STOP (private-use characters no stored text holds).
+with time; `ranked_hits`), and snippets are made only for the hits a page shows (`shown_rows`).
+Matched words in snippets and titles are wrapped in MATCH_START / MATCH_STOP (private-use
+characters no stored text holds).
 """
 
 from __future__ import annotations
