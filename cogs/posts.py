@@ -12,8 +12,8 @@ not-found, unless it was deferred.
 from __future__ import annotations
 
 import io
-import math
 import logging
+import math
 
 import discord
 from discord import app_commands

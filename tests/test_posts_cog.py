@@ -158,7 +158,6 @@ async def test_a_search_page_shows_what_is_left_of_its_matches(world):
     message = shown(await world.alice.slash(world.channel, "search", query="fisheries"))
     with world.db.session() as session:
         session.execute(delete(Post).where(Post.title.like("Filler post%")))  # their comments go by cascade
-        session.commit()
     page = (await world.alice.click(message, label="Next")).response
     assert buttons(page) == {"Previous": False, "2/5": True, "Next": False}
     assert page.embeds[0].description == "The matches on this page have been removed since the search."

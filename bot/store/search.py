@@ -284,13 +284,10 @@ def shown_rows(session: Session, *, terms: list[str], any_term: bool, hits: list
     rows: list[SearchRow] = []
     for kind, shown in sql.items():
         if ids := [hit_id for k, hit_id, _ in hits if k == kind]:
-            statement = text(shown).bindparams(bindparam("ids", expanding=True))
-            values = params | {"ids": ids}
+            values, lists = params | {"ids": ids}, [bindparam("ids", expanding=True)]
             if scope is not None and kind in _SHOWN_SCOPE:
-                statement = text(f"{shown} AND {_SHOWN_SCOPE[kind]} IN :scopes").bindparams(
-                    bindparam("ids", expanding=True), bindparam("scopes", expanding=True)
-                )
-                values["scopes"] = sorted({LIBRARY, scope})
-            found = session.execute(statement, values).all()
+                shown += f" AND {_SHOWN_SCOPE[kind]} IN :scopes"
+                values["scopes"], lists = sorted({LIBRARY, scope}), [*lists, bindparam("scopes", expanding=True)]
+            found = session.execute(text(shown).bindparams(*lists), values).all()
             rows += _rows(kind, [(row[0], scores[kind, row[0]], *row[1:]) for row in found])
     return sorted(rows, key=lambda r: hit_order(r.kind, r.id, r.score))
