@@ -17,6 +17,7 @@ from bot.store.search import ARTICLE, COMMENT, POST
 from .helpers import NOW, add_post
 
 SERVER_A, SERVER_B = 1001, 1002
+
 TREATY = """North Atlantic Treaty
 
 The Parties to this Treaty reaffirm their faith in the purposes and principles of the Charter.

@@ -28,6 +28,8 @@ import re
 import unicodedata
 from dataclasses import dataclass
 
+from sqlmodel import Session
+
 from bot.db import Database
 from bot.errors import UserFacingError
 from bot.models import LIBRARY
@@ -133,10 +135,9 @@ def rank(db: Database, *, query: str, scope: int | None, limit: int = DEFAULT_LI
     """
     terms = required_terms(query)
     with db.session() as session:
-        any_term = False
         hits = ranked_hits(session, terms=terms, any_term=False, limit=limit, scope=scope)
-        if not hits and len(terms) > 1:
-            any_term = True
+        any_term = not hits and len(terms) > 1  # no hit has every word: any word may match
+        if any_term:
             hits = ranked_hits(session, terms=terms, any_term=True, limit=limit, scope=scope)
         ranking = Ranking(terms=tuple(terms), any_term=any_term, scope=scope, hits=tuple(hits))
         return ranking, _shown(session, ranking, ranking.hits[:show])
@@ -153,7 +154,8 @@ def search(db: Database, *, query: str, scope: int | None, limit: int = DEFAULT_
     return rank(db, query=query, scope=scope, limit=limit, show=limit)[1]
 
 
-def _shown(session, ranking: Ranking, hits: tuple[RankedHit, ...]) -> list[SearchHit]:
+def _shown(session: Session, ranking: Ranking, hits: tuple[RankedHit, ...]) -> list[SearchHit]:
+    """These hits with their snippets, links, comment times and this server's threads."""
     if not hits:
         return []
     scope = ranking.scope
