@@ -185,6 +185,15 @@ def stored_quotes(database) -> list[tuple]:
         return [tuple(r) for r in rows]
 
 
+def stored_hashes(database) -> list[tuple]:
+    from sqlalchemy import select  # noqa: PLC0415
+
+    from bot.models import Post  # noqa: PLC0415
+
+    with database.session() as session:
+        return [tuple(r) for r in session.execute(select(Post.title, Post.content_hash).order_by(Post.title))]
+
+
 def test_posts_parsed_in_workers_are_stored_as_parsed_here(tmp_path, monkeypatch):
     from bot.db import Database  # noqa: PLC0415
 
@@ -201,6 +210,7 @@ def test_posts_parsed_in_workers_are_stored_as_parsed_here(tmp_path, monkeypatch
     assert [r.source for r in parallel.results] == [r.source for r in alone.results]
     quotes = stored_quotes(there)
     assert quotes == stored_quotes(here)
+    assert stored_hashes(there) == stored_hashes(here)  # a worker hashes a post's content as this process would
     assert ("Ports day 39", True, 8, "Harbour Cooperation Agreement", None) in quotes  # its acronym, known since day 0
     assert ("Ports day 39", True, 5, "North Atlantic Treaty", "an armed attack") in quotes
     again = load(there, sources=[str(sources)], now=NOW, workers=2)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 import json
 import shutil
 
@@ -167,3 +168,36 @@ def test_reloading_an_export_keeps_discord_comments_single(db, tmp_path):
     with db.session() as session:
         post = get_post(session, scope=None, post_id=post_id)
     assert [(c.author, c.origin) for c in post.comments] == [("Anonymous", "post")] * 3 + [("alice", "discord")]
+
+
+def test_bulk_inserted_rows_are_stored_exactly_as_sqlalchemy_stores_them(db):
+    """`insert_rows` hands the driver plain tuples: the stored values (dates, aware datetimes in any
+    zone, booleans, NULLs) must be the very ones SQLAlchemy's own insert writes, or ordering and
+    windows over them would differ between loaded and collected rows."""
+    from sqlalchemy import insert, text
+
+    from bot.store._sql import insert_rows
+
+    plus_nine = dt.timezone(dt.timedelta(hours=9))
+    times = [NOW, NOW.astimezone(plus_nine), None, NOW + dt.timedelta(microseconds=1)]
+    posts = [
+        {"scope": 0, "key": f"k{i}", "date": NOW.date(), "title": "T", "body": "B", "truncated": i % 2 == 0, "labels": "",
+         "loaded_from": "f", "content_hash": "h", "loaded_at": when or NOW, "updated_at": NOW}
+        for i, when in enumerate(times)
+    ]
+    with db.session() as session:
+        connection = session.connection()
+        connection.execute(insert(Post.__table__), posts)
+        insert_rows(connection, Post.__table__, [{**p, "key": p["key"] + "-bulk"} for p in posts])
+        post_id = connection.execute(select(Post.id)).scalars().first()
+        comments = [
+            {"post_id": post_id, "scope": 0, "position": i, "author": "A", "text": f"t{i}", "posted_at": when, "origin": "post", "created_at": NOW}
+            for i, when in enumerate(times)
+        ]
+        connection.execute(insert(Comment.__table__), comments)
+        insert_rows(connection, Comment.__table__, comments)
+        stored_posts = connection.execute(text("SELECT date, truncated, loaded_at, updated_at FROM post ORDER BY id")).all()
+        stored_comments = connection.execute(text("SELECT position, text, posted_at, origin, created_at FROM comment ORDER BY id")).all()
+    assert len(stored_posts) == len(stored_comments) == 8
+    assert stored_posts[:4] == stored_posts[4:]
+    assert stored_comments[:4] == stored_comments[4:]

@@ -59,8 +59,10 @@ def post_key(post: ParsedPost) -> str:
     return f"post:{post.date.isoformat()}:{slugify(post.title, max_length=200)}"
 
 
-def post_row(post: ParsedPost, *, comments: list[ParsedComment] | None = None, scope: int = LIBRARY, loaded_from: str = "") -> PostRow:
-    """A parsed post as the store takes it; `comments` its own (default: all it has)."""
+def post_row(
+    post: ParsedPost, *, comments: list[ParsedComment] | None = None, scope: int = LIBRARY, loaded_from: str = "", digest: str = ""
+) -> PostRow:
+    """A parsed post as the store takes it; `comments` its own (default: all it has); `digest` its content hash if known."""
     own = post.comments if comments is None else comments
     return PostRow(
         scope=scope,
@@ -76,6 +78,7 @@ def post_row(post: ParsedPost, *, comments: list[ParsedComment] | None = None, s
         labels=tuple(post.labels),
         link=post.link,
         comments=tuple(CommentRow(author=c.author, text=c.text, posted_at=c.posted_at) for c in own),
+        digest=digest,
     )
 
 
@@ -134,11 +137,14 @@ def _store_posts(session: Session, batch: list[_Piece], options: _Options) -> li
     rows: list[PostRow] = []
     restored: list[list[ParsedComment]] = []
     for piece in batch:
-        for post in piece.item.posts[piece.start : piece.stop]:
+        item = piece.item
+        for index in range(piece.start, piece.stop):
+            post = item.posts[index]
             scope = options.scope if options.scope is not None else (post.scope or LIBRARY)
             discord = [c for c in post.comments if c.discord and (options.scope is None or c.discord.guild_id == scope)]
             own = [c for c in post.comments if c not in discord]
-            rows.append(post_row(post, comments=own, scope=scope, loaded_from=piece.item.result.source))
+            digest = item.digests[index] if item.digests and not discord else ""  # hashed as parsed, all comments its own
+            rows.append(post_row(post, comments=own, scope=scope, loaded_from=item.result.source, digest=digest))
             restored.append(discord)
     outcome = upsert_posts(session, rows=rows, now=options.now)
     comments: list[DiscordComment] = []

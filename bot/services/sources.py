@@ -35,6 +35,7 @@ from bot.ingest.posts import DATE_LINE, ParsedPost, decode_post_bytes, parse_pos
 from bot.ingest.treaties import ParsedTreaty, parse_treaty
 from bot.services.treaties import FoundAhead, find_ahead
 from bot.services.views import LoadStatus, SourceKind, SourceResult
+from bot.store.posts import content_hash
 
 log = logging.getLogger(__name__)
 
@@ -79,6 +80,7 @@ class ParsedSource:
     posts: list[ParsedPost] = field(default_factory=list)
     treaty: ParsedTreaty | None = None
     ahead: list[FoundAhead] = field(default_factory=list)  # per post, when a parse worker found its references
+    digests: list[str] = field(default_factory=list)  # per post, its content hash as parsed, from a parse worker
     stored: dict[int, tuple[LoadStatus, int]] = field(default_factory=dict)  # post index -> outcome, once committed
     failures: list[tuple[int, str]] = field(default_factory=list)  # (post index, why) of what could not be stored
     unsettled: int = 0  # posts (and a treaty text) neither committed nor failed yet
@@ -217,12 +219,14 @@ def _treaty_or_raise(text: str, post_error: ParseError) -> ParsedTreaty:
 
 def _parse_chunk(sources: list[Source], names: tuple[TreatyName, ...] | None = None) -> tuple[list[ParsedSource], float]:
     """Read and parse the sources; with `names` (a parse worker's task) also find their posts'
-    references with those treaty names. Returns them with the CPU seconds it took."""
+    references with those treaty names and hash their content, work the storing process is spared.
+    Returns them with the CPU seconds it took."""
     started = time.process_time()
     items = [parse_source(source) for source in sources]
     if names is not None:
         for item in items:
             item.ahead = [find_ahead(p.body, [c.text for c in p.comments], names) for p in item.posts]
+            item.digests = [content_hash(p) for p in item.posts]
     return items, time.process_time() - started
 
 

@@ -16,11 +16,11 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from enum import StrEnum
 
-from sqlalchemy import delete, func, insert, or_, select, update
+from sqlalchemy import delete, func, or_, select, update
 from sqlmodel import Session
 
 from bot.models import LIBRARY, Comment, CommentOrigin, Post
-from bot.store._sql import chunks, visible
+from bot.store._sql import chunks, insert_rows, visible
 
 
 class LoadStatus(StrEnum):
@@ -57,6 +57,7 @@ class PostRow:
     comments: tuple[CommentRow, ...] = ()
     scope: int = LIBRARY  # where it is stored (not part of its content)
     loaded_from: str = ""  # the file path or feed URL
+    digest: str = ""  # its content_hash when a parse worker computed it already; empty: computed when stored
 
 
 @dataclass(frozen=True)
@@ -127,7 +128,8 @@ COMMENT_ORDER = (Comment.origin == CommentOrigin.DISCORD, Comment.position, Comm
 
 
 def content_hash(row: PostRow) -> str:
-    """Hash of what the post file layout carries, so an export re-loads as unchanged."""
+    """Hash of what the post file layout carries, so an export re-loads as unchanged. A `ParsedPost`
+    has the same fields: a parse worker hashes it as parsed (`PostRow.digest`)."""
     payload = [
         row.date.isoformat(),
         row.title,
@@ -178,11 +180,6 @@ def comment_values(post_id: int, comments: tuple[CommentRow, ...], scope: int, n
     ]
 
 
-# Built once: constructing and cache-keying a statement per post cost more than running it.
-_INSERT_POST = insert(Post.__table__)
-_INSERT_COMMENT = insert(Comment.__table__)
-
-
 def upsert_posts(session: Session, *, rows: list[PostRow], now: dt.datetime) -> list[tuple[LoadStatus, int]]:
     """Store posts as if one after the other, in one go; returns (status, post id) of each.
 
@@ -195,7 +192,7 @@ def upsert_posts(session: Session, *, rows: list[PostRow], now: dt.datetime) -> 
     """
     connection = session.connection()  # Core on the session's connection: same transaction, no ORM overhead
     by_key = _stored_by_key(connection, rows)  # (scope, key) -> (id, hash), kept current below
-    new = {index: content_hash(row) for index, row in enumerate(rows) if (row.scope, row.key) not in by_key}
+    new = {index: row.digest or content_hash(row) for index, row in enumerate(rows) if (row.scope, row.key) not in by_key}
     by_hash = _stored_by_hash(connection, list(new.values()))  # hash -> {scope: id}
     outcome: list[tuple[LoadStatus, int]] = [None] * len(rows)  # type: ignore[list-item]
     pending: dict[int, str] = {}  # row index -> hash, to insert
@@ -206,12 +203,11 @@ def upsert_posts(session: Session, *, rows: list[PostRow], now: dt.datetime) -> 
             return
         indexes = list(pending)
         values = [{"key": rows[i].key, "loaded_at": now, **post_values(rows[i], digest=pending[i], now=now)} for i in indexes]
-        connection.execute(_INSERT_POST, values)  # executemany; the ids are read back by (scope, key), unique
+        insert_rows(connection, Post.__table__, values)  # the ids are read back by (scope, key), unique
         inserted = _stored_by_key(connection, [rows[i] for i in indexes])
         ids = [inserted[rows[i].scope, rows[i].key][0] for i in indexes]
         comments = [c for i, post_id in zip(indexes, ids) for c in comment_values(post_id, rows[i].comments, rows[i].scope, now)]
-        if comments:
-            connection.execute(_INSERT_COMMENT, comments)
+        insert_rows(connection, Comment.__table__, comments)
         for i, post_id in zip(indexes, ids):
             outcome[i] = (LoadStatus.LOADED, post_id)
             by_key[rows[i].scope, rows[i].key] = (post_id, pending[i])
@@ -225,7 +221,7 @@ def upsert_posts(session: Session, *, rows: list[PostRow], now: dt.datetime) -> 
             flush()  # the same post twice in one batch: the second sees the first stored
         existing = by_key.get((row.scope, row.key))
         if existing is None:
-            digest = new[index] if index in new else content_hash(row)
+            digest = new[index] if index in new else row.digest or content_hash(row)
             if digest in pending_hashes:
                 flush()  # the same text twice in one batch: the second is the first, unchanged
             seen = by_hash.get(digest, {})
@@ -238,14 +234,13 @@ def upsert_posts(session: Session, *, rows: list[PostRow], now: dt.datetime) -> 
             continue
         post_id, stored_hash = existing
         row = _without_discord_comments(session, row, post_id=post_id)
-        digest = content_hash(row)
+        digest = row.digest or content_hash(row)
         if stored_hash == digest:
             outcome[index] = (LoadStatus.UNCHANGED, post_id)
             continue
         connection.execute(update(Post).where(Post.id == post_id).values(**post_values(row, digest=digest, now=now)))
         connection.execute(delete(Comment).where(Comment.post_id == post_id, Comment.origin == CommentOrigin.POST))
-        if row.comments:
-            connection.execute(_INSERT_COMMENT, comment_values(post_id, row.comments, row.scope, now))
+        insert_rows(connection, Comment.__table__, comment_values(post_id, row.comments, row.scope, now))
         outcome[index] = (LoadStatus.UPDATED, post_id)
         by_key[row.scope, row.key] = (post_id, digest)
         by_hash.setdefault(digest, {}).setdefault(row.scope, post_id)
@@ -288,7 +283,7 @@ def _without_discord_comments(session: Session, row: PostRow, *, post_id: int) -
     if not collected:
         return row
     own = tuple(c for c in row.comments if (c.author, c.text, c.posted_at) not in collected)
-    return row if len(own) == len(row.comments) else dataclasses.replace(row, comments=own)
+    return row if len(own) == len(row.comments) else dataclasses.replace(row, comments=own, digest="")
 
 
 # --------------------------------------------------------------------------- reading
