@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import gc
 
 import bot.services.loading as loading
 import bot.services.sources as sources_module
@@ -216,6 +217,16 @@ def test_posts_parsed_in_workers_are_stored_as_parsed_here(tmp_path, monkeypatch
     again = load(there, sources=[str(sources)], now=NOW, workers=2)
     assert again.summary() == "0 loaded, 0 updated, 40 unchanged, 0 failed"
     here.dispose(), there.dispose()
+
+
+def test_a_load_alone_in_its_process_runs_no_full_collections_and_restores_the_gc(db, tmp_path):
+    write_posts(tmp_path, 3)
+    before = gc.get_threshold()
+    during: list[tuple[int, ...]] = []
+    report = load(db, sources=[str(tmp_path)], now=NOW, progress=lambda result: during.append(gc.get_threshold()))
+    assert report.summary() == "3 loaded, 0 updated, 0 unchanged, 0 failed"
+    assert [t[2] for t in during] == [loading.FULL_COLLECTIONS_NEVER] * 3
+    assert gc.get_threshold() == before
 
 
 def _dies_on_file_7(sources, names=None):

@@ -15,7 +15,7 @@ from sqlalchemy import delete, func, insert, select, update
 from sqlmodel import Session
 
 from bot.models import Article, ChatAnswer, GuildConfig, Post, Quote, Treaty, TreatyAlias
-from bot.store._sql import chunks, insert_or_ignore, visible
+from bot.store._sql import chunks, insert_or_ignore, insert_rows, visible
 from bot.store.posts import PostRef
 
 
@@ -179,15 +179,15 @@ def replace_quotes(session: Session, *, post_ids: list[int], quotes: list[QuoteR
     """The quotes of these posts are now exactly `quotes`."""
     connection = session.connection()  # core statements: the ORM layer cost more than the work
     connection.execute(delete(Quote).where(Quote.post_id.in_(post_ids)))
-    if quotes:
-        connection.execute(
-            insert(Quote),
-            [
-                {"post_id": q.post_id, "comment_id": q.comment_id, "treaty_id": q.treaty_id, "number": q.number,
-                 "text": q.text, "offset": q.offset, "post_date": q.post_date, "scope": q.scope, "paragraph": q.paragraph}
-                for q in quotes
-            ],
-        )
+    insert_rows(
+        connection,
+        Quote.__table__,
+        [
+            {"post_id": q.post_id, "comment_id": q.comment_id, "treaty_id": q.treaty_id, "number": q.number,
+             "text": q.text, "offset": q.offset, "post_date": q.post_date, "scope": q.scope, "paragraph": q.paragraph}
+            for q in quotes
+        ],
+    )
 
 
 def quoted_articles(session: Session, *, post_ids: list[int]) -> dict[int, list[tuple[str, int]]]:
