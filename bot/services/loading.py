@@ -94,13 +94,32 @@ class _Options:
     seconds: dict[str, float] = field(default_factory=lambda: defaultdict(float))  # where the time went, by stage
 
 
+_Row = tuple[PostRow, list[ParsedComment]]  # a post as the store takes it, and its comments to restore as Discord's
+
+
+def _rows(item: ParsedSource, start: int, stop: int, options: _Options) -> tuple[_Row, ...]:
+    """The source's posts [start, stop) into their scopes. Comments a file marks as written in Discord
+    are restored as such when they belong to that scope (or the operator loads the file), else kept as its own."""
+    rows = []
+    for index in range(start, stop):
+        post = item.posts[index]
+        scope = options.scope if options.scope is not None else (post.scope or LIBRARY)
+        discord = [c for c in post.comments if c.discord and (options.scope is None or c.discord.guild_id == scope)]
+        own = [c for c in post.comments if c not in discord]
+        digest = item.digests[index] if item.digests and not discord else ""  # hashed as parsed, all comments its own
+        rows.append((post_row(post, comments=own, scope=scope, loaded_from=item.result.source, digest=digest), discord))
+    return tuple(rows)
+
+
 @dataclass(frozen=True)
 class _Piece:
-    """What a batch stores of one source: its posts [start, stop), or its treaty text."""
+    """What a batch stores of one source: its posts [start, stop), or its treaty text. Its `rows` are
+    made when it joins the batch, while SQLite's write lock is still left free for others (SQLITE_TURN)."""
 
     item: ParsedSource
     start: int = 0
     stop: int = 0
+    rows: tuple[_Row, ...] = ()
 
     @property
     def treaty(self) -> bool:
@@ -113,7 +132,9 @@ class _Piece:
 
     def items(self) -> list[_Piece]:
         """The piece as items to store one by one: each feed entry alone; a post file or a treaty text whole."""
-        return [self] if self.stop - self.start <= 1 else [_Piece(self.item, i, i + 1) for i in range(self.start, self.stop)]
+        if self.stop - self.start <= 1:
+            return [self]
+        return [_Piece(self.item, i, i + 1, self.rows[i - self.start : i - self.start + 1]) for i in range(self.start, self.stop)]
 
     def keep(self, outcome: list[tuple[LoadStatus, int]], treaty: TreatyLoadResult | None) -> None:
         """Its transaction committed."""
@@ -135,22 +156,9 @@ class _Piece:
 
 
 def _store_posts(session: Session, batch: list[_Piece], options: _Options) -> list[list[tuple[LoadStatus, int]]]:
-    """The batch's posts into their scopes, in one go; returns each piece's (status, post id) per post.
-    Comments a file marks as written in Discord are restored as such when they belong to that
-    scope (or the operator loads the file), else kept as its own."""
-    rows: list[PostRow] = []
-    restored: list[list[ParsedComment]] = []
-    for piece in batch:
-        item = piece.item
-        for index in range(piece.start, piece.stop):
-            post = item.posts[index]
-            scope = options.scope if options.scope is not None else (post.scope or LIBRARY)
-            discord = [c for c in post.comments if c.discord and (options.scope is None or c.discord.guild_id == scope)]
-            own = [c for c in post.comments if c not in discord]
-            digest = item.digests[index] if item.digests and not discord else ""  # hashed as parsed, all comments its own
-            rows.append(post_row(post, comments=own, scope=scope, loaded_from=item.result.source, digest=digest))
-            restored.append(discord)
-    outcome = upsert_posts(session, rows=rows, now=options.now)
+    """The batch's posts (`_Piece.rows`), in one go; returns each piece's (status, post id) per post."""
+    outcome = upsert_posts(session, rows=[row for piece in batch for row, _ in piece.rows], now=options.now)
+    restored = [discord for piece in batch for _, discord in piece.rows]
     comments: list[DiscordComment] = []
     signatures: dict[int, set[tuple]] = {}  # per post: what is stored, and what the batch restores before
     for (_, post_id), wanted in zip(outcome, restored):
@@ -247,7 +255,7 @@ class _Batches:
         start = 0
         while start < len(item.posts):
             stop = min(len(item.posts), start + self.size - self.posts)
-            self.batch.append(_Piece(item, start, stop))
+            self.batch.append(_Piece(item, start, stop, _rows(item, start, stop, self.options)))
             self.posts += stop - start
             start = stop
             if self.posts >= self.size:
