@@ -144,6 +144,11 @@ def content_hash(row: PostRow) -> str:
     return hashlib.sha256(json.dumps(payload, ensure_ascii=False).encode()).hexdigest()
 
 
+def _digest(row: PostRow) -> str:
+    """The row's content hash: the one a parse worker computed, else computed now."""
+    return row.digest or content_hash(row)
+
+
 def post_values(row: PostRow, *, digest: str, now: dt.datetime) -> dict:
     """A post's column values (the benchmark's bulk builder uses them too)."""
     return {
@@ -192,7 +197,7 @@ def upsert_posts(session: Session, *, rows: list[PostRow], now: dt.datetime) -> 
     """
     connection = session.connection()  # Core on the session's connection: same transaction, no ORM overhead
     by_key = _stored_by_key(connection, rows)  # (scope, key) -> (id, hash), kept current below
-    new = {index: row.digest or content_hash(row) for index, row in enumerate(rows) if (row.scope, row.key) not in by_key}
+    new = {index: _digest(row) for index, row in enumerate(rows) if (row.scope, row.key) not in by_key}
     by_hash = _stored_by_hash(connection, list(new.values()))  # hash -> {scope: id}
     outcome: list[tuple[LoadStatus, int]] = [None] * len(rows)  # type: ignore[list-item]
     pending: dict[int, str] = {}  # row index -> hash, to insert
@@ -221,7 +226,7 @@ def upsert_posts(session: Session, *, rows: list[PostRow], now: dt.datetime) -> 
             flush()  # the same post twice in one batch: the second sees the first stored
         existing = by_key.get((row.scope, row.key))
         if existing is None:
-            digest = new[index] if index in new else row.digest or content_hash(row)
+            digest = new[index] if index in new else _digest(row)
             if digest in pending_hashes:
                 flush()  # the same text twice in one batch: the second is the first, unchanged
             seen = by_hash.get(digest, {})
@@ -234,7 +239,7 @@ def upsert_posts(session: Session, *, rows: list[PostRow], now: dt.datetime) -> 
             continue
         post_id, stored_hash = existing
         row = _without_discord_comments(session, row, post_id=post_id)
-        digest = row.digest or content_hash(row)
+        digest = _digest(row)
         if stored_hash == digest:
             outcome[index] = (LoadStatus.UNCHANGED, post_id)
             continue
