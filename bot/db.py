@@ -11,6 +11,7 @@ import functools
 import logging
 import threading
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor, wait
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Concatenate, ParamSpec, TypeVar
@@ -114,6 +115,8 @@ class Database:
         self.retry_delays = retry_delays if self.engine.dialect.name == "postgresql" else ()
         self._upgraded = False
         self._lock = threading.Lock()
+        self._helpers: ThreadPoolExecutor | None = None  # side_by_side's, made on first use
+        self._pool_size = pool_size
 
     @property
     def dialect(self) -> str:
@@ -129,6 +132,30 @@ class Database:
             except BaseException:
                 session.rollback()
                 raise
+
+    def side_by_side(self, *parts: Callable[[Session], T]) -> list[T]:
+        """Each `part(session)` in a session of its own, at the same time, their results in order:
+        read-only halves of one use case that the database answers side by side (on PostgreSQL each
+        on its own backend, so on its own core). The first runs in this thread.
+
+        The caller must hold no connection while it waits: then a part only ever waits for the pool
+        holding none itself, so parts of concurrent calls cannot deadlock on a full pool. Where the
+        store has a single connection (SQLite in memory) they run one after another."""
+        if len(parts) < 2 or isinstance(self.engine.pool, StaticPool):
+            return [self._read(part) for part in parts]
+        with self._lock:
+            if self._helpers is None:
+                self._helpers = ThreadPoolExecutor(self._pool_size, thread_name_prefix="postbot-db-part")
+        others = [self._helpers.submit(self._read, part) for part in parts[1:]]
+        try:
+            first = self._read(parts[0])
+        finally:
+            wait(others)  # none outlives the call, also when the first failed
+        return [first, *(other.result() for other in others)]
+
+    def _read(self, part: Callable[[Session], T]) -> T:
+        with self.session() as session:
+            return part(session)
 
     def upgrade(self) -> None:
         """Bring the schema to the newest migration; cheap when it already is."""
@@ -197,4 +224,6 @@ class Database:
         raise AssertionError("unreachable")
 
     def dispose(self) -> None:
+        if self._helpers is not None:
+            self._helpers.shutdown()
         self.engine.dispose()

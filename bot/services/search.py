@@ -14,6 +14,9 @@ Decisions where the issue leaves room:
 - Only the newest RANKED_PER_KIND (1,000) matches of each kind are ranked: a word found in
   80k posts is not selective, and ranking every match cost ~250 ms at 100k posts / 1M comments
   (bench/README.md); among recent matches the best still come first.
+- Comments are ranked on a connection of their own, beside posts and treaty articles
+  (`Database.side_by_side`): on PostgreSQL each half on its own backend and core, so a search
+  takes about as long as its slower half (bench/README.md).
 - At most `limit` hits (default 25) are ranked and nothing is counted; snippets are made only for
   the hits a page shows, when it is shown (`rank`, then `hits_of`): on PostgreSQL ts_headline over
   25 post bodies was ~8 ms of a search. Long runs of text in a snippet are cut around the matches.
@@ -24,6 +27,7 @@ Decisions where the issue leaves room:
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 from dataclasses import dataclass
@@ -35,7 +39,7 @@ from bot.errors import UserFacingError
 from bot.models import LIBRARY
 from bot.services.views import HitKind, SearchHit, Snippet
 from bot.store import discussion, posts
-from bot.store.search import MATCH_START, MATCH_STOP, RankedHit, SearchRow, ranked_hits, shown_rows
+from bot.store.search import MATCH_START, MATCH_STOP, SIDE_BY_SIDE, RankedHit, SearchRow, best_hits, ranked_hits, shown_rows
 
 MAX_TERMS = 16  # words of a query that are used; more only slow the query down
 MAX_TERM_LENGTH = 64
@@ -134,13 +138,19 @@ def rank(db: Database, *, query: str, scope: int | None, limit: int = DEFAULT_LI
     Raises UserFacingError for a query without words. Blocking: call through `db.call` from the bot.
     """
     terms = required_terms(query)
+    hits = _ranked(db, terms, any_term=False, limit=limit, scope=scope)
+    any_term = not hits and len(terms) > 1  # no hit has every word: any word may match
+    if any_term:
+        hits = _ranked(db, terms, any_term=True, limit=limit, scope=scope)
+    ranking = Ranking(terms=tuple(terms), any_term=any_term, scope=scope, hits=tuple(hits))
     with db.session() as session:
-        hits = ranked_hits(session, terms=terms, any_term=False, limit=limit, scope=scope)
-        any_term = not hits and len(terms) > 1  # no hit has every word: any word may match
-        if any_term:
-            hits = ranked_hits(session, terms=terms, any_term=True, limit=limit, scope=scope)
-        ranking = Ranking(terms=tuple(terms), any_term=any_term, scope=scope, hits=tuple(hits))
         return ranking, _shown(session, ranking, ranking.hits[:show])
+
+
+def _ranked(db: Database, terms: list[str], *, any_term: bool, limit: int, scope: int | None) -> list[RankedHit]:
+    """The best hits of every kind, the kinds ranked side by side on connections of their own."""
+    rank = functools.partial(ranked_hits, terms=terms, any_term=any_term, limit=limit, scope=scope)
+    return best_hits(db.side_by_side(*(functools.partial(rank, kinds=kinds) for kinds in SIDE_BY_SIDE)), limit)
 
 
 def hits_of(db: Database, ranking: Ranking, *, start: int, stop: int) -> list[SearchHit]:

@@ -16,8 +16,10 @@ characters no stored text holds).
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterable
 from dataclasses import dataclass
 from enum import StrEnum
+from itertools import chain
 
 from sqlalchemy import bindparam, text
 from sqlmodel import Session
@@ -42,6 +44,11 @@ class HitKind(StrEnum):
 
 POST, COMMENT, ARTICLE = HitKind.POST, HitKind.COMMENT, HitKind.ARTICLE
 RankedHit = tuple[HitKind, int, float]  # kind, id, score (higher is better)
+Kinds = tuple[HitKind, ...]
+# How a search's kinds are split over connections that rank them side by side
+# (`Database.side_by_side`): comments, ten times the rows, apart from posts and treaty articles; on
+# PostgreSQL the two halves take about as long.
+SIDE_BY_SIDE: tuple[Kinds, ...] = ((POST, ARTICLE), (COMMENT,))
 
 
 @dataclass(frozen=True)
@@ -131,10 +138,10 @@ def _sqlite_params(terms: list[str], *, any_term: bool, scope: int | None) -> di
     }
 
 
-def _sqlite_ranked(session: Session, terms: list[str], *, any_term: bool, limit: int, scope: int | None) -> list[RankedHit]:
+def _sqlite_ranked(session: Session, terms: list[str], *, any_term: bool, limit: int, scope: int | None, kinds: Kinds) -> list[RankedHit]:
     boost = asks_for_an_article(terms) and not any_term
     params = _sqlite_params(terms, any_term=any_term, scope=scope) | {"limit": limit}
-    return [(kind, row[0], float(row[1])) for kind in _SQLITE_RANKED for row in session.execute(text(_sqlite_ranked_sql(kind, boost)), params)]
+    return [(kind, row[0], float(row[1])) for kind in kinds for row in session.execute(text(_sqlite_ranked_sql(kind, boost)), params)]
 
 
 # --------------------------------------------------------------------------- PostgreSQL (tsvector)
@@ -223,14 +230,14 @@ def _pg_query(terms: list[str], *, any_term: bool) -> tuple[str, dict]:
     return "plainto_tsquery('english', :t)", params | {"t": " ".join(terms)}
 
 
-def _pg_ranked(session: Session, terms: list[str], *, any_term: bool, limit: int, scope: int | None) -> list[RankedHit]:
+def _pg_ranked(session: Session, terms: list[str], *, any_term: bool, limit: int, scope: int | None, kinds: Kinds) -> list[RankedHit]:
     tsquery, params = _pg_query(terms, any_term=any_term)
     params["limit"] = limit
     if scope is not None:
         params["visible"] = " | ".join(f"'scope:{s}'" for s in sorted({LIBRARY, scope}))
     boost = asks_for_an_article(terms) and not any_term
     ranked: list[RankedHit] = []
-    for kind in _PG_RANKED:
+    for kind in kinds:
         values = params if kind == ARTICLE else params | {"recent": _pg_recent(session, kind, tsquery, params, scope)}
         sql = _pg_ranked_sql(kind, tsquery, boost and kind == ARTICLE)
         ranked += [(kind, row.id, float(row.score)) for row in session.execute(text(sql), values)]
@@ -259,11 +266,16 @@ def _is_postgresql(session: Session) -> bool:
     return session.get_bind().dialect.name == "postgresql"
 
 
-def ranked_hits(session: Session, *, terms: list[str], any_term: bool, limit: int, scope: int | None) -> list[RankedHit]:
-    """The best `limit` matches of all kinds the viewer sees for these words (all of them, or any
+def ranked_hits(session: Session, *, terms: list[str], any_term: bool, limit: int, scope: int | None, kinds: Kinds = tuple(HitKind)) -> list[RankedHit]:
+    """The best `limit` matches of these kinds the viewer sees for these words (all of them, or any
     with `any_term`), in `hit_order`; their snippets are `shown_rows`' work."""
     rank = _pg_ranked if _is_postgresql(session) else _sqlite_ranked
-    return sorted(rank(session, terms, any_term=any_term, limit=limit, scope=scope), key=lambda r: hit_order(*r))[:limit]
+    return best_hits([rank(session, terms, any_term=any_term, limit=limit, scope=scope, kinds=kinds)], limit)
+
+
+def best_hits(parts: Iterable[list[RankedHit]], limit: int) -> list[RankedHit]:
+    """The best `limit` of several rankings' hits, in `hit_order`."""
+    return sorted(chain.from_iterable(parts), key=lambda r: hit_order(*r))[:limit]
 
 
 # Whose scope a shown hit must still be in: its post's or comment's (articles are everyone's).
