@@ -69,6 +69,23 @@ def test_the_newest_matches_the_viewer_sees_are_ranked(db, tiny_tries, word_at):
     assert {h.id for h in search(db, scope=None, query="herring") if h.kind == POST} == {made[i][0] for i in unscoped[:4]}
 
 
+@pytest.mark.parametrize("enough, expected", [(2, [58, 50]), (3, [58, 50, 20, 5])], ids=["enough-in-the-last-band", "short-every-match"])
+def test_a_sparse_words_matches_in_the_newest_rows_are_ranked_when_enough(postgres_url, tiny_tries, monkeypatch, enough, expected):
+    """PostgreSQL's search is bounded in time: the newest LAST_BAND (12) rows hold posts 50 and 58 of
+    the word's four; two are enough here, so the older 20 and 5 are not read. With three needed,
+    every match is."""
+    from bot.db import Database
+
+    monkeypatch.setattr(search_module, "ENOUGH_IN_LAST_BAND", enough)
+    db = Database(postgres_url)
+    try:
+        made = store(db, 60, word_at={5, 20, 50, 58})
+        hits = search(db, scope=None, query="herring")
+    finally:
+        db.dispose()
+    assert {h.id for h in hits if h.kind == POST} == {made[i][0] for i in expected}
+
+
 def test_comments_too(db, tiny_tries):
     made = store(db, 45, word_at=set(), comment_at={2, 5, 10, 20, 31, 40, 43, 44})
     hits = search(db, scope=GUILD, query="herring")

@@ -156,7 +156,13 @@ def _sqlite_ranked(session: Session, terms: list[str], *, any_term: bool, limit:
 # for posts); without btree_gin it is a BitmapAnd of the GIN index and the primary key, slower but
 # still bounded. The ids found are then ranked by `_PG_RANKED`.
 FIRST_BAND = 4 * RANKED_PER_KIND  # ids above the floor on the first try
-LAST_BAND = 64 * RANKED_PER_KIND  # wider than that, every match is read (a word that rare has few)
+LAST_BAND = 64 * RANKED_PER_KIND  # the newest rows a search reads by band
+# Matches of the LAST_BAND newest rows that are ranked as they are, fewer than RANKED_PER_KIND: a
+# time-bounded search for a sparse word (five candidates for each of the 25 hits a search shows),
+# since reading every match of it (the GIN intersection of two common words' posting lists and a
+# heap row per match) costs several times that band. With fewer, every match is read (a word that
+# rare has few).
+ENOUGH_IN_LAST_BAND = RANKED_PER_KIND // 8
 _PG_RANKED = {kind: f"""
         SELECT x.id, ts_rank(x.search_vector, {{q}}) {{boost}} AS score
         FROM ({{recent}}) AS recent JOIN {kind} AS x ON x.id = recent.id
@@ -184,9 +190,10 @@ def _pg_recent(session: Session, kind: HitKind, tsquery: str, params: dict, scop
     """The ids of the newest RANKED_PER_KIND posts or comments that match and the viewer sees, newest first.
 
     Matches above a floor id, the floor lowered until there are enough (each try sized from the
-    matches the last one found, at most LAST_BAND ids or half the table: a band costs by its width);
-    when the density seen says even that band would be short, all matches, which are few then. Only a floor:
-    btree_gin reads a range entry by entry (`id <= hi` from the smallest id), so a wide one costs."""
+    matches the last one found, at most LAST_BAND ids or half the table: a band costs by its width).
+    When even that band is short, its matches if they are ENOUGH_IN_LAST_BAND (the density seen
+    decides whether to read it), else all matches, which are few then. Only a floor: btree_gin
+    reads a range entry by entry (`id <= hi` from the smallest id), so a wide one costs."""
     table = str(kind)
     visible = f"({tsquery} && CAST(:visible AS tsquery))" if scope is not None else tsquery
     above = text(f"SELECT id FROM {table} WHERE search_vector @@ {visible} AND id > :floor")
@@ -200,11 +207,15 @@ def _pg_recent(session: Session, kind: HitKind, tsquery: str, params: dict, scop
             found = sorted(session.execute(above, params | {"floor": top - width}).scalars(), reverse=True)
             if len(found) >= RANKED_PER_KIND:
                 return found[:RANKED_PER_KIND]
+            if width == widest:
+                break
             # the width the missing matches need at the density seen so far (x16 if none was seen)
             needed = width * RANKED_PER_KIND / len(found) if found else width * 16
-            if width == widest or needed > widest:
-                break  # a band that wide would cost more than reading every match
+            if needed > widest and len(found) * widest / width < ENOUGH_IN_LAST_BAND:
+                break  # even the widest band would be short: every match (a word this rare has few)
             width = min(widest, max(int(needed * 1.25), width * 2))  # a quarter to spare
+        if width == widest and len(found) >= ENOUGH_IN_LAST_BAND:
+            return found  # a sparse word: its matches among the newest rows are enough to rank
         return list(session.execute(every, params).scalars())
     finally:
         session.execute(text("SET LOCAL enable_indexscan TO DEFAULT"))
