@@ -281,10 +281,10 @@ def ranked_hits(session: Session, *, terms: list[str], any_term: bool, limit: in
     """The best `limit` matches of these kinds the viewer sees for these words (all of them, or any
     with `any_term`), in `hit_order`; their snippets are `shown_rows`' work."""
     rank = _pg_ranked if _is_postgresql(session) else _sqlite_ranked
-    return best_hits([rank(session, terms, any_term=any_term, limit=limit, scope=scope, kinds=kinds)], limit)
+    return best_hits([rank(session, terms, any_term=any_term, limit=limit, scope=scope, kinds=kinds)], limit=limit)
 
 
-def best_hits(parts: Iterable[list[RankedHit]], limit: int) -> list[RankedHit]:
+def best_hits(parts: Iterable[list[RankedHit]], *, limit: int) -> list[RankedHit]:
     """The best `limit` of several rankings' hits, in `hit_order`."""
     return sorted(chain.from_iterable(parts), key=lambda r: hit_order(*r))[:limit]
 
