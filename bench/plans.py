@@ -6,7 +6,8 @@ runs each read use case once as a member of one of the store's servers, records 
 A plan that reads a whole big table (SQLite `SCAN post`, PostgreSQL `Seq Scan on comment`, ...)
 is reported, so a scope filter without an index shows up here before it shows up in p99.
 Planner settings a use case sets for its statements (`SET LOCAL ...`: /search on PostgreSQL) are
-replayed in order before the statements they precede. On PostgreSQL `/search`'s statements are
+replayed in order before the statements they precede, each transaction's apart (/search ranks
+comments on a connection of its own, beside posts: `Database.side_by_side`). On PostgreSQL `/search`'s statements are
 EXPLAIN ANALYZEd (the plan as it ran, with its times: does the newest-matches index serve them?).
 """
 
@@ -45,11 +46,11 @@ def check_plans(url: str, *, guild: int, post_id: int) -> list[Plan]:
     from bot.db import Database
 
     db = Database(url)
-    sent: list[tuple[str, object]] = []
+    sent: dict[int, list[tuple[str, object]]] = {}  # by the transaction's connection, in order
 
-    def record(_conn, _cursor, statement, parameters, _context, _many):
+    def record(conn, _cursor, statement, parameters, _context, _many):
         if statement.lstrip().upper().startswith(("SELECT", "SET ")):
-            sent.append((statement, parameters))
+            sent.setdefault(id(conn), []).append((statement, parameters))
 
     plans: list[Plan] = []
     sqlite = db.dialect == "sqlite"
@@ -61,18 +62,19 @@ def check_plans(url: str, *, guild: int, post_id: int) -> list[Plan]:
         finally:
             event.remove(db.engine, "before_cursor_execute", record)
         analyze = not sqlite and name == "/search"
-        with db.engine.connect() as connection:  # one transaction, so SET LOCAL holds for what follows it
-            cursor = connection.connection.driver_connection.cursor()
-            for statement, parameters in list(sent):
-                if statement.lstrip().upper().startswith("SET "):
-                    cursor.execute(statement, parameters)
-                    continue
-                explain = "EXPLAIN QUERY PLAN " if sqlite else ("EXPLAIN (ANALYZE) " if analyze else "EXPLAIN ")
-                cursor.execute(explain + statement, parameters)
-                plan = "\n".join(str(r[-1] if sqlite else r[0]) for r in cursor.fetchall())
-                scan = (_SQLITE_SCAN if sqlite else _PG_SCAN).search(plan)
-                plans.append(Plan(name, " ".join(statement.split())[:300], plan, scan.group(1) if scan else None, analyze))
-            connection.rollback()
+        for statements in sent.values():
+            with db.engine.connect() as connection:  # one transaction, so SET LOCAL holds for what follows it
+                cursor = connection.connection.driver_connection.cursor()
+                for statement, parameters in statements:
+                    if statement.lstrip().upper().startswith("SET "):
+                        cursor.execute(statement, parameters)
+                        continue
+                    explain = "EXPLAIN QUERY PLAN " if sqlite else ("EXPLAIN (ANALYZE) " if analyze else "EXPLAIN ")
+                    cursor.execute(explain + statement, parameters)
+                    plan = "\n".join(str(r[-1] if sqlite else r[0]) for r in cursor.fetchall())
+                    scan = (_SQLITE_SCAN if sqlite else _PG_SCAN).search(plan)
+                    plans.append(Plan(name, " ".join(statement.split())[:300], plan, scan.group(1) if scan else None, analyze))
+                connection.rollback()
     db.dispose()
     return plans
 
