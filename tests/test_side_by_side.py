@@ -1,5 +1,5 @@
 """One use case's read-only parts on connections side by side (`Database.side_by_side`), as /search
-ranks comments beside posts: at the same time, each on its own connection, never deadlocked by a
+ranks posts beside comments: at the same time, each on its own connection, never deadlocked by a
 small pool, and an error in one part is the call's error once every part is done.
 """
 

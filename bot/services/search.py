@@ -16,7 +16,7 @@ Decisions where the issue leaves room:
   (bench/README.md); among recent matches the best still come first. On PostgreSQL the search
   is also bounded in time: when the newest 64k posts or comments hold fewer matches but at least
   125, those are ranked (reading every match of two common words cost 15-35 ms for comments).
-- Comments are ranked on a connection of their own, beside posts and treaty articles
+- Posts are ranked on a connection of their own, beside comments and treaty articles
   (`Database.side_by_side`): on PostgreSQL each half on its own backend and core, so a search
   takes about as long as its slower half (bench/README.md).
 - At most `limit` hits (default 25) are ranked and nothing is counted; snippets are made only for

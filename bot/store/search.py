@@ -46,9 +46,9 @@ POST, COMMENT, ARTICLE = HitKind.POST, HitKind.COMMENT, HitKind.ARTICLE
 RankedHit = tuple[HitKind, int, float]  # kind, id, score (higher is better)
 Kinds = tuple[HitKind, ...]
 # How a search's kinds are split over connections that rank them side by side
-# (`Database.side_by_side`): comments, ten times the rows, apart from posts and treaty articles; on
-# PostgreSQL the two halves take about as long.
-SIDE_BY_SIDE: tuple[Kinds, ...] = ((POST, ARTICLE), (COMMENT,))
+# (`Database.side_by_side`): posts apart from comments and treaty articles (a few thousand rows);
+# on PostgreSQL the posts' half is the longer one (their vectors are the larger).
+SIDE_BY_SIDE: tuple[Kinds, ...] = ((POST,), (COMMENT, ARTICLE))
 
 
 @dataclass(frozen=True)
