@@ -7,8 +7,8 @@ A plan that reads a whole big table (SQLite `SCAN post`, PostgreSQL `Seq Scan on
 is reported, so a scope filter without an index shows up here before it shows up in p99.
 Planner settings a use case sets for its statements (`SET LOCAL ...`: /search on PostgreSQL) are
 replayed in order before the statements they precede, each transaction's apart (/search ranks
-posts on a connection of their own, beside comments: `Database.side_by_side`). On PostgreSQL `/search`'s statements are
-EXPLAIN ANALYZEd (the plan as it ran, with its times: does the newest-matches index serve them?).
+posts on a connection of their own, beside comments: `Database.side_by_side`). On PostgreSQL
+`/search`'s statements are EXPLAIN ANALYZEd (the plan as it ran, with its times: does the newest-matches index serve them?).
 """
 
 from __future__ import annotations

@@ -151,8 +151,8 @@ def rank(db: Database, *, query: str, scope: int | None, limit: int = DEFAULT_LI
 
 def _ranked(db: Database, terms: list[str], *, any_term: bool, limit: int, scope: int | None) -> list[RankedHit]:
     """The best hits of every kind, the kinds ranked side by side on connections of their own."""
-    rank = functools.partial(ranked_hits, terms=terms, any_term=any_term, limit=limit, scope=scope)
-    return best_hits(db.side_by_side(*(functools.partial(rank, kinds=kinds) for kinds in SIDE_BY_SIDE)), limit=limit)
+    of_kinds = functools.partial(ranked_hits, terms=terms, any_term=any_term, limit=limit, scope=scope)
+    return best_hits(db.side_by_side(*(functools.partial(of_kinds, kinds=kinds) for kinds in SIDE_BY_SIDE)), limit=limit)
 
 
 def hits_of(db: Database, ranking: Ranking, *, start: int, stop: int) -> list[SearchHit]:
