@@ -116,7 +116,6 @@ class Database:
         self._upgraded = False
         self._lock = threading.Lock()
         self._helpers: ThreadPoolExecutor | None = None  # side_by_side's, made on first use
-        self._pool_size = pool_size
 
     @property
     def dialect(self) -> str:
@@ -145,7 +144,7 @@ class Database:
             return [self._read(part) for part in parts]
         with self._lock:
             if self._helpers is None:
-                self._helpers = ThreadPoolExecutor(self._pool_size, thread_name_prefix="postbot-db-part")
+                self._helpers = ThreadPoolExecutor(self.engine.pool.size(), thread_name_prefix="postbot-db-part")
         others = [self._helpers.submit(self._read, part) for part in parts[1:]]
         try:
             first = self._read(parts[0])
