@@ -5,6 +5,8 @@ from __future__ import annotations
 import datetime as dt
 import gc
 
+import pytest
+
 import bot.services.loading as loading
 import bot.services.sources as sources_module
 from bot.ingest.post_writer import format_post
@@ -270,3 +272,51 @@ def test_an_export_twice_in_one_batch_restores_its_discord_comments_once(db, tmp
     with db.session() as session:
         origins = session.execute(select(Comment.origin, func.count()).group_by(Comment.origin).order_by(Comment.origin)).all()
     assert [tuple(r) for r in origins] == [("discord", 1), ("post", 1)]
+
+
+def quoting_comments(database) -> list[tuple[str, int, str]]:
+    """(post title, article number, text of the comment it is quoted in) of every quote in a comment."""
+    from sqlalchemy import select  # noqa: PLC0415
+
+    from bot.models import Comment, Post, Quote  # noqa: PLC0415
+
+    with database.session() as session:
+        rows = session.execute(
+            select(Post.title, Quote.number, Comment.text).join(Post, Post.id == Quote.post_id)
+            .join(Comment, Comment.id == Quote.comment_id).order_by(Post.title, Quote.number)
+        )
+        return [tuple(r) for r in rows]
+
+
+@pytest.mark.parametrize("workers", [0, 2])
+def test_a_quote_in_a_comment_belongs_to_that_comment(db, tmp_path, monkeypatch, workers):
+    """The loader knows the texts it just inserted and reads back only the ids of the comments that
+    cite an article: each quote must still point at the comment it was found in, also past comments
+    that cite nothing and comments restored from Discord (a server's, so never quoted), and for a
+    post edited within the batch."""
+    from bot.ingest.posts import DiscordIds  # noqa: PLC0415
+
+    monkeypatch.setattr(sources_module, "PARALLEL_FROM", 4)
+    monkeypatch.setattr(sources_module, "PARSE_CHUNK", 2)
+    discord = DiscordIds(guild_id=42, user_id=7, message_id=900)
+    for i in range(6):
+        comments = [
+            ParsedComment(author="Anonymous", text=f"Nothing cited here, day {i}."),
+            ParsedComment(author="Mina", text=f"Article {i + 1} of the North Atlantic Treaty, said in Discord.", discord=discord,
+                          posted_at=dt.datetime(2024, 6, 2, tzinfo=dt.timezone.utc)),
+            ParsedComment(author="Anonymous", text=f"Article {i + 2} of the North Atlantic Treaty, day {i}."),
+        ]
+        post = ParsedPost(date=dt.date(2024, 6, 1) + dt.timedelta(days=i), title=f"Ports day {i}", headline=None, source="RT",
+                          body=BODY, truncated=False, comments=comments, declared_comments=3)
+        (tmp_path / f"{i:03d}.txt").write_text(format_post(post), encoding="utf-8")
+    edited = ParsedPost(date=dt.date(2024, 6, 1), title="Ports day 0", headline=None, source="RT", body=BODY, truncated=False,
+                        comments=[ParsedComment(author="Anonymous", text="Article 9 of the North Atlantic Treaty, edited.")],
+                        declared_comments=1, entry_id=None)
+    (tmp_path / "006.txt").write_text(format_post(edited), encoding="utf-8")  # the same post as 000.txt, edited, same batch
+    report = load(db, sources=[str(tmp_path)], now=NOW, workers=workers)
+    assert report.summary() == "6 loaded, 1 updated, 0 unchanged, 0 failed"
+    quoted = quoting_comments(db)
+    assert ("Ports day 0", 9, "Article 9 of the North Atlantic Treaty, edited.") in quoted
+    for i in range(1, 6):
+        assert (f"Ports day {i}", i + 2, f"Article {i + 2} of the North Atlantic Treaty, day {i}.") in quoted
+    assert len(quoted) == 6 and all(text.startswith(f"Article {number} ") for _, number, text in quoted)

@@ -41,7 +41,7 @@ from bot.ingest.post_writer import slugify
 from bot.ingest.posts import ParsedComment, ParsedPost
 from bot.models import LIBRARY
 from bot.services.sources import PARSE_WORKERS, ParsedSource, Source, expand_sources, parsed_sources
-from bot.services.treaties import FoundAhead, extract_quotes, store_treaty, treaty_names
+from bot.services.treaties import FoundAhead, InHand, extract_quotes, store_treaty, treaty_names
 from bot.services.views import LoadReport, LoadStatus, SourceKind, SourceResult, TreatyLoadResult
 from bot.store.discussion import DiscordComment, add_comments
 from bot.store.posts import CommentRow, PostRow, discord_signatures, upsert_posts
@@ -192,6 +192,7 @@ def _store(session: Session, batch: list[_Piece], options: _Options) -> list[_St
     Returns what each piece stored, to keep once the transaction committed."""
     changed: list[int] = []
     ahead: dict[int, FoundAhead] = {}
+    in_hand: dict[int, InHand] = {}  # the posts inserted: their texts are not read back for quotes
     stored: list[_Stored] = []
     started = time.perf_counter()
     outcomes = _store_posts(session, batch, options)
@@ -199,6 +200,11 @@ def _store(session: Session, batch: list[_Piece], options: _Options) -> list[_St
     for piece, outcome in zip(batch, outcomes):
         item = piece.item
         changed += [post_id for status, post_id in outcome if status != LoadStatus.UNCHANGED]
+        for (row, _), (status, post_id) in zip(piece.rows, outcome):
+            if status == LoadStatus.LOADED:
+                in_hand[post_id] = InHand(scope=row.scope, date=row.date, body=row.body, comments=tuple(c.text for c in row.comments))
+            elif status == LoadStatus.UPDATED:
+                in_hand.pop(post_id, None)  # inserted earlier in the batch, then edited: read back
         if item.ahead:
             ahead.update((post_id, item.ahead[i]) for i, (_, post_id) in zip(range(piece.start, piece.stop), outcome))
         treaty = None
@@ -207,7 +213,7 @@ def _store(session: Session, batch: list[_Piece], options: _Options) -> list[_St
             treaty = store_treaty(session, parsed=item.treaty, name=name, now=options.now)
         stored.append((outcome, treaty))
     started = time.perf_counter()
-    extract_quotes(session, post_ids=changed, now=options.now, ahead=ahead)
+    extract_quotes(session, post_ids=changed, now=options.now, ahead=ahead, in_hand=in_hand)
     options.seconds["finding and storing quotes"] += time.perf_counter() - started
     return stored
 

@@ -22,7 +22,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import cache
 
 from sqlmodel import Session
@@ -116,31 +116,62 @@ def find_ahead(body: str, comments: Sequence[str], names: tuple[TreatyName, ...]
     return FoundAhead(names, {text: text_references(text, known, main) for text in (body, *comments)})
 
 
-def extract_quotes(session: Session, *, post_ids: list[int], now: dt.datetime, ahead: Mapping[int, FoundAhead] | None = None) -> int:
+@dataclass(frozen=True)
+class InHand:
+    """A post just inserted, with its texts in hand (its own comments at positions 0, 1, ... in
+    this order): they are not read back, only the ids of the comments that cite an article."""
+
+    scope: int
+    date: dt.date
+    body: str
+    comments: tuple[str, ...]
+
+
+def extract_quotes(
+    session: Session, *, post_ids: list[int], now: dt.datetime, ahead: Mapping[int, FoundAhead] | None = None,
+    in_hand: Mapping[int, InHand] | None = None,
+) -> int:
     """Find again the article references of these posts (bodies and comments); returns how many were stored.
-    `ahead`: references already found, by post id (see FoundAhead). A treaty stored for one text
-    is known to the texts after it."""
+    `ahead`: references already found, by post id (see FoundAhead). `in_hand`: posts whose texts the
+    caller has, by post id (the others are read). A treaty stored for one text is known to the texts after it."""
     names = list(treaty_names(session))
     known = tuple(names)
+    current: dict[int, bool] = {}  # id of a FoundAhead's names -> are they the store's? (a worker's chunk shares one tuple)
+    ahead, in_hand = ahead or {}, in_hand or {}
     ids = _TreatyIds(session, names, now)
     stored = 0
-    for chunk in chunks(post_ids):
+    for chunk in chunks(dict.fromkeys(post_ids)):
+        read = {p.post_id: p for p in treaties.post_texts(session, post_ids=[i for i in chunk if i not in in_hand])}
         rows: list[QuoteRow] = []
-        for post in posts.post_texts(session, post_ids=chunk):
-            found = (ahead or {}).get(post.post_id)
-            fresh = found is not None and found.names == known
+        at: list[tuple[int, int, int]] = []  # (row, post id, position) of quotes in comments of posts in hand
+        for post_id in chunk:
+            post = read.get(post_id) or in_hand.get(post_id)
+            if post is None:
+                continue
+            found = ahead.get(post_id)
+            if found is not None and id(found.names) not in current:
+                current[id(found.names)] = found.names == known
+            fresh = found is not None and current[id(found.names)]
             main = _main_treaty_of(post.body, names)
-            for comment_id, text in [(None, post.body), *post.comments]:
+            positional = post_id not in read  # in hand: its comments by position, the ids of those quoting read below
+            comments = enumerate(post.comments) if positional else post.comments  # (position or id, text)
+            for where, text in [(None, post.body), *comments]:
                 if fresh and len(names) == len(known) and text in found.by_text:
                     refs = found.by_text[text]
                 else:
                     refs = text_references(text, names, main)
                 for ref in refs:
+                    if positional and where is not None:
+                        at.append((len(rows), post_id, where))
                     rows.append(
-                        QuoteRow(post_id=post.post_id, post_date=post.date, scope=post.scope, number=ref.number, offset=ref.start,
-                                 treaty_id=ids.id_of(ref.treaty) if ref.treaty is not None else None, comment_id=comment_id,
-                                 text=ref.quote, paragraph=getattr(ref, "paragraph", None))
+                        QuoteRow(post_id=post_id, post_date=post.date, scope=post.scope, number=ref.number, offset=ref.start,
+                                 treaty_id=ids.id_of(ref.treaty) if ref.treaty is not None else None,
+                                 comment_id=None if positional else where, text=ref.quote, paragraph=getattr(ref, "paragraph", None))
                     )
+        if at:
+            comment_ids = treaties.own_comment_ids(session, positions=[(post_id, position) for _, post_id, position in at])
+            for row, post_id, position in at:
+                rows[row] = replace(rows[row], comment_id=comment_ids[post_id, position])
         treaties.replace_quotes(session, post_ids=chunk, quotes=rows)
         stored += len(rows)
     return stored

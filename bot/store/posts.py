@@ -105,17 +105,6 @@ class StoredPost:
 
 
 @dataclass(frozen=True)
-class PostTexts:
-    """What article references are found in: a post's body and its comments' texts."""
-
-    post_id: int
-    scope: int
-    date: dt.date
-    body: str
-    comments: tuple[tuple[int, str], ...]  # (comment id, text) of its own comments
-
-
-@dataclass(frozen=True)
 class CommentStats:
     count: int
     newest_author: str | None
@@ -429,18 +418,6 @@ def iter_posts(session: Session, *, batch: int = 500, server: int | None = None)
 
 def all_post_ids(session: Session) -> list[int]:
     return list(session.execute(select(Post.id).order_by(Post.id)).scalars())
-
-
-def post_texts(session: Session, *, post_ids: list[int]) -> list[PostTexts]:
-    """Bodies and own comments' texts of these posts (for finding the articles they cite: a quote
-    belongs to its post's scope, so comments from Discord, which belong to a server, are left out)."""
-    connection = session.connection()  # core statements: the ORM layer cost more than the work
-    posts = connection.execute(select(Post.id, Post.scope, Post.body, Post.date).where(Post.id.in_(post_ids))).all()
-    comments: dict[int, list[tuple[int, str]]] = {p.id: [] for p in posts}
-    own = select(Comment.id, Comment.post_id, Comment.text).where(Comment.post_id.in_(post_ids), Comment.origin == CommentOrigin.POST)
-    for c in connection.execute(own):
-        comments[c.post_id].append((c.id, c.text))
-    return [PostTexts(post_id=p.id, scope=p.scope, date=p.date, body=p.body, comments=tuple(comments[p.id])) for p in posts]
 
 
 def comment_stats(session: Session, *, post_ids: list[int], scope: int | None) -> dict[int, CommentStats]:

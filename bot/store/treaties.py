@@ -1,4 +1,5 @@
-"""Treaties, their aliases and loaded articles, the quotes that cite them, and chat answers.
+"""Treaties, their aliases and loaded articles, the quotes that cite them (and the texts they are
+found in), and chat answers.
 
 Quotes carry their post's date (migration 0003), so "the newest posts citing Article N" and
 "the most recently discussed treaty" are index range reads however many posts cite a treaty.
@@ -14,7 +15,7 @@ from dataclasses import dataclass, field
 from sqlalchemy import delete, func, insert, select, update
 from sqlmodel import Session
 
-from bot.models import Article, ChatAnswer, GuildConfig, Post, Quote, Treaty, TreatyAlias
+from bot.models import Article, ChatAnswer, Comment, CommentOrigin, GuildConfig, Post, Quote, Treaty, TreatyAlias
 from bot.store._sql import chunks, insert_or_ignore, insert_rows, visible
 from bot.store.posts import PostRef
 
@@ -173,6 +174,48 @@ def set_text(
 
 
 # --------------------------------------------------------------------------- quotes
+
+
+@dataclass(frozen=True)
+class PostTexts:
+    """What article references are found in: a post's body and its comments' texts."""
+
+    post_id: int
+    scope: int
+    date: dt.date
+    body: str
+    comments: tuple[tuple[int, str], ...]  # (comment id, text) of its own comments
+
+
+def post_texts(session: Session, *, post_ids: list[int]) -> list[PostTexts]:
+    """Bodies and own comments' texts of these posts (for finding the articles they cite: a quote
+    belongs to its post's scope, so comments from Discord, which belong to a server, are left out)."""
+    if not post_ids:
+        return []
+    connection = session.connection()  # core statements: the ORM layer cost more than the work
+    posts = connection.execute(select(Post.id, Post.scope, Post.body, Post.date).where(Post.id.in_(post_ids))).all()
+    comments: dict[int, list[tuple[int, str]]] = {p.id: [] for p in posts}
+    own = select(Comment.id, Comment.post_id, Comment.text).where(Comment.post_id.in_(post_ids), Comment.origin == CommentOrigin.POST)
+    for c in connection.execute(own):
+        comments[c.post_id].append((c.id, c.text))
+    return [PostTexts(post_id=p.id, scope=p.scope, date=p.date, body=p.body, comments=tuple(comments[p.id])) for p in posts]
+
+
+def own_comment_ids(session: Session, *, positions: list[tuple[int, int]]) -> dict[tuple[int, int], int]:
+    """(post id, position) -> id of those own comments: a loader that just inserted them knows
+    their texts, and reads back only the ids it needs (by the index on post, origin, position)."""
+    connection = session.connection()
+    wanted = set(positions)
+    found: dict[tuple[int, int], int] = {}
+    for chunk in chunks(sorted({post_id for post_id, _ in wanted})):
+        members = set(chunk)
+        at = sorted({position for post_id, position in wanted if post_id in members})
+        rows = connection.execute(
+            select(Comment.post_id, Comment.position, Comment.id)
+            .where(Comment.post_id.in_(chunk), Comment.origin == CommentOrigin.POST, Comment.position.in_(at))
+        )
+        found.update(((post_id, position), comment_id) for post_id, position, comment_id in rows if (post_id, position) in wanted)
+    return found
 
 
 def replace_quotes(session: Session, *, post_ids: list[int], quotes: list[QuoteRow]) -> None:
