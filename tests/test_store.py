@@ -201,3 +201,20 @@ def test_bulk_inserted_rows_are_stored_exactly_as_sqlalchemy_stores_them(db):
     assert len(stored_posts) == len(stored_comments) == 8
     assert stored_posts[:4] == stored_posts[4:]
     assert stored_comments[:4] == stored_comments[4:]
+
+
+def test_a_bulk_insert_that_breaks_a_constraint_raises_sqlalchemys_error_and_stores_nothing(db):
+    """On PostgreSQL `insert_rows` goes by COPY, outside SQLAlchemy's statements: its errors must
+    still be SQLAlchemy's (the loader and the retries tell them by class), and roll back."""
+    from sqlalchemy.exc import IntegrityError
+
+    from bot.store._sql import insert_rows
+
+    row = {"scope": 0, "key": "same", "date": NOW.date(), "title": "T", "body": "B", "truncated": False, "labels": "",
+           "loaded_from": "f", "content_hash": "h", "loaded_at": NOW, "updated_at": NOW}
+    with pytest.raises(IntegrityError):
+        with db.session() as session:
+            insert_rows(session.connection(), Post.__table__, [row, {**row, "title": "Other"}])  # (scope, key) is unique
+    with db.session() as session:
+        insert_rows(session.connection(), Post.__table__, [row])  # the connection is fine afterwards
+        assert session.execute(select(Post.title)).scalars().all() == ["T"]
