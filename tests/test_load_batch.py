@@ -311,7 +311,7 @@ def test_a_quote_in_a_comment_belongs_to_that_comment(db, tmp_path, monkeypatch,
         (tmp_path / f"{i:03d}.txt").write_text(format_post(post), encoding="utf-8")
     edited = ParsedPost(date=dt.date(2024, 6, 1), title="Ports day 0", headline=None, source="RT", body=BODY, truncated=False,
                         comments=[ParsedComment(author="Anonymous", text="Article 9 of the North Atlantic Treaty, edited.")],
-                        declared_comments=1, entry_id=None)
+                        declared_comments=1)
     (tmp_path / "006.txt").write_text(format_post(edited), encoding="utf-8")  # the same post as 000.txt, edited, same batch
     report = load(db, sources=[str(tmp_path)], now=NOW, workers=workers)
     assert report.summary() == "6 loaded, 1 updated, 0 unchanged, 0 failed"
