@@ -34,9 +34,7 @@ def insert_rows(connection: Connection, table: Table, rows: Sequence[dict]) -> N
     dialect = connection.dialect
     names = list(rows[0])
     preparer = dialect.identifier_preparer
-    mark = "?" if dialect.paramstyle == "qmark" else "%s"
-    sql = (f"INSERT INTO {preparer.format_table(table)} ({', '.join(preparer.format_column(table.c[n]) for n in names)}) "
-           f"VALUES ({', '.join([mark] * len(names))})")
+    into = f"{preparer.format_table(table)} ({', '.join(preparer.format_column(table.c[n]) for n in names)})"
     columns = []
     for name in names:
         values = [row[name] for row in rows]
@@ -45,18 +43,17 @@ def insert_rows(connection: Connection, table: Table, rows: Sequence[dict]) -> N
             values = [seen[v] if v in seen else seen.setdefault(v, process(v)) for v in values]
         columns.append(values)
     if dialect.name == "postgresql":
-        _copy(connection, table, names, zip(*columns))
+        _copy(connection, f"COPY {into} FROM STDIN", zip(*columns))
     else:
-        connection.exec_driver_sql(sql, list(zip(*columns)))
+        mark = "?" if dialect.paramstyle == "qmark" else "%s"
+        connection.exec_driver_sql(f"INSERT INTO {into} VALUES ({', '.join([mark] * len(names))})", list(zip(*columns)))
 
 
-def _copy(connection: Connection, table: Table, names: list[str], rows: Iterable[tuple]) -> None:
+def _copy(connection: Connection, sql: str, rows: Iterable[tuple]) -> None:
     """PostgreSQL's COPY FROM STDIN, in the connection's transaction: the server parses one stream,
     not a statement per row (a 20k-file load's posts stored in 44-45 s instead of 49, bench/README.md).
     SQLAlchemy has no COPY, so psycopg's is used on the pooled connection; its errors are raised
     as SQLAlchemy's, and a lost connection is invalidated, as SQLAlchemy does for its statements."""
-    preparer = connection.dialect.identifier_preparer
-    sql = f"COPY {preparer.format_table(table)} ({', '.join(preparer.format_column(table.c[n]) for n in names)}) FROM STDIN"
     raw = connection.connection
     cursor = raw.cursor()
     try:
