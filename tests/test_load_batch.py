@@ -320,3 +320,27 @@ def test_a_quote_in_a_comment_belongs_to_that_comment(db, tmp_path, monkeypatch,
     for i in range(1, 6):
         assert (f"Ports day {i}", i + 2, f"Article {i + 2} of the North Atlantic Treaty, day {i}.") in quoted
     assert len(quoted) == 6 and all(text.startswith(f"Article {number} ") for _, number, text in quoted)
+
+
+def test_a_load_that_fills_a_postgresql_store_keeps_its_planner_counting(postgres_url, tmp_path):
+    """PostgreSQL plans by the statistics ANALYZE last took (autovacuum's runs are a minute apart at
+    best): a store that a load filled from empty was planned as empty, and each batch's lookup of its
+    keys read every post of the scope (bench/README.md). The loader has them taken as the store grows."""
+    from sqlalchemy import text
+
+    from bot.db import Database
+
+    write_posts(tmp_path, 120)
+    db = Database(postgres_url)
+    try:
+        load(db, sources=[str(tmp_path)], now=NOW, batch_size=10, workers=0)
+        with db.session() as session:
+            planned = {
+                name: session.execute(text("SELECT reltuples FROM pg_class WHERE relname = :name"), {"name": name}).scalar()
+                for name in ("post", "comment")
+            }
+            keys = session.execute(text("SELECT count(*) FROM pg_stats WHERE tablename = 'post' AND attname = 'key'")).scalar()
+    finally:
+        db.dispose()
+    assert planned["post"] >= 60 and planned["comment"] >= 60  # counted at least when the load had stored half of them
+    assert keys == 1

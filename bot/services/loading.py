@@ -44,7 +44,7 @@ from bot.services.sources import PARSE_WORKERS, ParsedSource, Source, expand_sou
 from bot.services.treaties import FoundAhead, InHand, extract_quotes, store_treaty, treaty_names
 from bot.services.views import LoadReport, LoadStatus, SourceKind, SourceResult, TreatyLoadResult
 from bot.store.discussion import DiscordComment, add_comments
-from bot.store.posts import CommentRow, PostRow, discord_signatures, upsert_posts
+from bot.store.posts import CommentRow, PostRow, count_for_the_planner, discord_signatures, upsert_posts
 
 log = logging.getLogger(__name__)
 
@@ -246,6 +246,8 @@ class _Batches:
         self.unreported: deque[ParsedSource] = deque()
         self.committed_at: float | None = None
         self.names = self._treaty_names()
+        self.stored = 0  # posts of this load's batches so far
+        self.count_at = self.size  # ... when the planner's statistics are taken next (count_for_the_planner)
 
     def add(self, item: ParsedSource) -> None:
         self.unreported.append(item)
@@ -274,6 +276,11 @@ class _Batches:
             started = time.perf_counter()
             _store_batch(self.db, self.batch, self.options)
             self.committed_at = time.monotonic()
+            self.stored += self.posts
+            if self.stored >= self.count_at:  # each time the load has doubled what it stored: a few times in all
+                self.count_at = 2 * self.stored
+                with self.db.session() as session:
+                    count_for_the_planner(session)
             self.options.seconds["storing (in all)"] += time.perf_counter() - started
             self.batch, self.posts = [], 0
             self.names = self._treaty_names()
