@@ -45,7 +45,7 @@ PARSE_WORKERS = max(1, (os.cpu_count() or 1) - 1)  # processes parsing while thi
 PARALLEL_FROM = 200  # sources; fewer are parsed in this process (starting the workers takes about a second)
 PARSE_CHUNK = 20  # sources per task of a worker
 PARSE_AHEAD = 50  # tasks in flight (two batches of posts): the workers go on while a batch is stored
-SKIPPED_SUFFIXES = {".db", ".db-wal", ".db-shm", ".sqlite", ".json", ".md"}
+SKIPPED_SUFFIXES = (".db", ".db-wal", ".db-shm", ".sqlite", ".json", ".md")
 NOT_A_SOURCE = "not a post file, feed or treaty text"
 _TREATY_WORDS = re.compile(r"\b(treaty|treaties|convention|charter|covenant|pact|protocol|accord|statute|agreement)\b", re.I)
 TREATY_OPENING = 6  # lines (after provenance lines) that say whether a text reads as a treaty
@@ -115,10 +115,11 @@ def expand_sources(sources: Iterable[str | Source]) -> list[Source]:
         if is_url(source) or not path.is_dir():
             expanded.append(Source(source))
             continue
-        for child in sorted(path.rglob("*")):
-            relative = child.relative_to(path).parts
-            if child.is_file() and not any(p.startswith(".") for p in relative) and child.suffix.lower() not in SKIPPED_SUFFIXES:
-                expanded.append(Source(str(child), in_folder=True))
+        found = []
+        for root, folders, files in os.walk(path):  # names as listed, no stat per file (rglob's: 0.5 s of 20k files)
+            folders[:] = [name for name in folders if not name.startswith(".")]
+            found += [os.path.join(root, name) for name in files if not name.startswith(".") and not name.lower().endswith(SKIPPED_SUFFIXES)]
+        expanded += [Source(name, in_folder=True) for name in sorted(found, key=lambda name: name.split(os.sep))]
     return expanded
 
 
