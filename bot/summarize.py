@@ -3,7 +3,8 @@
 sumy's default tokenizer needs NLTK's punkt data, which would have to be downloaded; postbot
 never downloads anything at run time, so sentences come from `bot.ingest.sentences` and words
 from a plain regex. Stop words are sumy's bundled English list. Results are deterministic and
-cached by body text.
+cached by body text. sumy is imported when the first summary is made: its stemmer imports all of
+NLTK, 0.15-0.2 s of every start of the bot and the CLI, most of which never summarise.
 """
 
 from __future__ import annotations
@@ -11,13 +12,12 @@ from __future__ import annotations
 import logging
 import re
 from functools import lru_cache
-
-from sumy.models.dom import ObjectDocumentModel, Paragraph, Sentence
-from sumy.nlp.stemmers import Stemmer
-from sumy.summarizers.lex_rank import LexRankSummarizer
-from sumy.utils import get_stop_words
+from typing import TYPE_CHECKING
 
 from bot.ingest.sentences import split_sentences
+
+if TYPE_CHECKING:
+    from sumy.summarizers.lex_rank import LexRankSummarizer
 
 log = logging.getLogger(__name__)
 
@@ -45,6 +45,10 @@ _TOKENIZER = RegexTokenizer()
 
 @lru_cache(maxsize=1)
 def _summarizer() -> LexRankSummarizer:
+    from sumy.nlp.stemmers import Stemmer
+    from sumy.summarizers.lex_rank import LexRankSummarizer
+    from sumy.utils import get_stop_words
+
     summarizer = LexRankSummarizer(Stemmer(LANGUAGE))  # Snowball: pure code, no download
     summarizer.stop_words = get_stop_words(LANGUAGE)
     return summarizer
@@ -73,6 +77,8 @@ def _summarize_cached(text: str, count: int | None) -> str:
 
 def _rank(candidates: list[str], count: int) -> list[str]:
     """The `count` best sentences by LexRank, in text order (ties go to the earlier sentence)."""
+    from sumy.models.dom import ObjectDocumentModel, Paragraph, Sentence
+
     document = ObjectDocumentModel([Paragraph([Sentence(s, _TOKENIZER) for s in candidates])])
     try:
         best = _summarizer()(document, count)
