@@ -29,7 +29,8 @@ from .helpers import ROOT, World, assert_user_error, shown
 
 # Entries of the generated feed (110 bytes each): on SQLite enough for a load of many seconds
 # (parsing, then 30 batches of 500 posts); PostgreSQL has no database-wide write lock, so fewer
-# show it there (10,000 took 5.9 s until the loader kept the planner's statistics current, 3.2-3.9 s since). POSTBOT_BUSY_ENTRIES=150000 runs the 150k-entry feed (16.5 MB, minutes).
+# show it there (10,000 took 5.9 s until the loader kept the planner's statistics current, 3.2-3.9 s
+# since). POSTBOT_BUSY_ENTRIES=150000 runs the 150k-entry feed (16.5 MB, minutes).
 ENTRIES = {"sqlite": 15_000, "postgresql": 20_000}
 DISCORD_LIMIT = 3.0  # seconds to the first answer
 DONE_WITHIN = 15.0  # seconds until a command's answer is complete (a deferred one may take longer than 3 s)

@@ -569,8 +569,8 @@ def test_newspaper_articles_counts_and_list_items_are_no_references(treaties, te
 
 def test_threads_meeting_new_treaty_names_at_once_build_their_index_once(monkeypatch):
     """A burst of thread messages reaches the reference finder on several worker threads at once:
-    each building the same index (0.1 s of CPU for the catalog, under the GIL beside the event
-    loop) cost the capture benchmark a tenth of its throughput."""
+    each building the same index (under the GIL, beside the event loop) cost the capture benchmark
+    a tenth of its throughput."""
     import threading
     import time
 
@@ -581,7 +581,7 @@ def test_threads_meeting_new_treaty_names_at_once_build_their_index_once(monkeyp
 
     def build(names):
         built.append(names)
-        time.sleep(0.05)  # as long as a real build takes, for the others to arrive meanwhile
+        time.sleep(0.05)  # long enough for the other threads to arrive meanwhile
         return real(names)
 
     monkeypatch.setattr(mentions, "_build_index", build)
