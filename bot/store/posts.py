@@ -265,7 +265,7 @@ def count_for_the_planner(session: Session) -> None:
     """Have PostgreSQL take statistics of the columns the loader looks posts, comments and quotes up by.
     Its planner goes by the last ANALYZE (autovacuum's, a minute apart at best): a store a load filled
     from empty was planned as empty, and each batch's lookup of its keys read every post of the scope
-    (10 s of a 46 s load, bench/README.md). SQLite plans by its indexes alone: nothing to do there."""
+    (about 10 s of a 20k-file load, bench/README.md). SQLite plans by its indexes alone: nothing to do there."""
     if session.get_bind().dialect.name == "postgresql":
         session.execute(text("ANALYZE post (scope, key, content_hash), comment (post_id, origin, position), quote (post_id)"))
 
